@@ -1,0 +1,201 @@
+"""The scripted in-process TCP server.
+
+    with ScriptedServer() as server:
+        server.add_connection(expect_request(), send(b"HTTP/1.1 204 No Content\\r\\n\\r\\n"))
+        ...the client under test talks to server.url("/")...
+        assert server.requests[0].method == b"GET"
+
+It listens on an OS-chosen port of a loopback address; the n-th connection it accepts runs the
+n-th script given to `add_connection`, each in its own thread, so that a client opening a second
+connection while the first is still open is served. A connection with no script is recorded and
+closed at once. Whatever goes wrong in a connection thread is re-raised in the test by `close()`
+(or `check()`), and `close()` fails loudly if a thread does not stop within its deadline.
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+import threading
+from collections.abc import Sequence
+from types import TracebackType
+
+from servers.connection import ConnectionRecord, ScriptError, ServerConnection, ServerShutdown
+from servers.requests import RecordedRequest
+from servers.steps import Step
+
+DEFAULT_STEP_TIMEOUT = 5.0  # how long a step waits for the client before the script fails
+DEFAULT_JOIN_DEADLINE = 2.0  # how long close() waits for the server's threads to stop
+
+
+class ServerError(AssertionError):
+    """What went wrong inside the server's threads, re-raised in the test."""
+
+
+def ipv6_available() -> bool:
+    """True if this machine can listen on ::1."""
+    if not socket.has_ipv6:
+        return False
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+class ScriptedServer:
+    """A loopback server whose every connection follows a script of steps."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        *,
+        step_timeout: float = DEFAULT_STEP_TIMEOUT,
+        join_deadline: float = DEFAULT_JOIN_DEADLINE,
+    ) -> None:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.host = host
+        self.step_timeout = step_timeout
+        self.join_deadline = join_deadline
+        self.connections: list[ConnectionRecord] = []
+        self.errors: list[BaseException] = []
+        self._scripts: list[Sequence[Step]] = []
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._wake_reader, self._wake_writer = socket.socketpair()
+        self._listener = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            self._listener.bind((host, 0))
+            self._listener.listen(16)
+        except OSError:
+            self._close_sockets()
+            raise
+        self.port: int = self._listener.getsockname()[1]
+        self._closed = False
+        self._start_thread("accept", self._accept_loop)
+
+    # -- what scenarios use ---------------------------------------------------------------------
+
+    @property
+    def authority(self) -> str:
+        """host:port as it appears in a URL (IPv6 literals in brackets)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    def url(self, path: str = "/", scheme: str = "http") -> str:
+        return f"{scheme}://{self.authority}{path}"
+
+    def add_connection(self, *steps: Step | Sequence[Step]) -> int:
+        """Script the next connection; steps may be given flat or as lists. Returns its index."""
+        flat: list[Step] = []
+        for step in steps:
+            flat.extend(step if isinstance(step, Sequence) else [step])
+        with self._lock:
+            self._scripts.append(flat)
+            return len(self._scripts) - 1
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received, over all connections, in accept order."""
+        return [request for record in self.connections for request in record.requests]
+
+    def connection(self, index: int) -> ConnectionRecord:
+        """The record of the index-th accepted connection, with a clear failure if there is none."""
+        if index >= len(self.connections):
+            raise AssertionError(f"expected at least {index + 1} connection(s), the client opened "
+                                 f"{len(self.connections)}")
+        return self.connections[index]
+
+    def wait_idle(self, timeout: float = DEFAULT_JOIN_DEADLINE) -> bool:
+        """Wait until every accepted connection's script and drain have ended."""
+        return all(record.wait_finished(timeout) for record in list(self.connections))
+
+    def check(self) -> None:
+        """Raise ServerError now if anything went wrong in the server's threads."""
+        if self.errors:
+            message = "\n".join(f"- {error}" for error in self.errors)
+            raise ServerError(f"the scripted server reported:\n{message}") from self.errors[0]
+
+    def close(self) -> None:
+        """Stop accepting, end every script, join all threads, then re-raise their errors."""
+        if self._closed:
+            return
+        self._closed = True
+        self._stopping.set()
+        self._wake_writer.send(b"x")
+        stuck = []
+        for thread in self._threads:
+            thread.join(self.join_deadline)
+            if thread.is_alive():
+                stuck.append(thread.name)
+        self._close_sockets()
+        if stuck:
+            raise ServerError(f"server thread(s) did not stop within {self.join_deadline} s: {stuck}")
+        self.check()
+
+    def __enter__(self) -> ScriptedServer:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        try:
+            self.close()
+        except ServerError as server_error:
+            if exc is None:
+                raise
+            # The test already failed; keep its exception and say what the server saw too.
+            exc.add_note(str(server_error))
+
+    # -- the threads ----------------------------------------------------------------------------
+
+    def _start_thread(self, name: str, target: object, *args: object) -> None:
+        thread = threading.Thread(target=target, args=args, name=f"scripted-server-{self.port}-{name}",
+                                  daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _accept_loop(self) -> None:
+        try:
+            while True:
+                readable, _, _ = select.select([self._listener, self._wake_reader], [], [])
+                if self._wake_reader in readable:
+                    return
+                sock, peer = self._listener.accept()
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                with self._lock:
+                    index = len(self.connections)
+                    script = self._scripts[index] if index < len(self._scripts) else None
+                    record = ConnectionRecord(index, peer, scripted=script is not None)
+                    self.connections.append(record)
+                conn = ServerConnection(sock, record, self._wake_reader, self._stopping, self.step_timeout)
+                self._start_thread(f"conn{index}", self._serve, conn, script or [])
+        except BaseException as exc:  # pragma: no cover - a harness bug; surfaced by close()
+            self.errors.append(exc)
+
+    def _serve(self, conn: ServerConnection, script: Sequence[Step]) -> None:
+        record = conn.record
+        try:
+            if not record.scripted:
+                record.events.append("no script for this connection: closed at once")
+                return
+            for number, step in enumerate(script):
+                if not conn.open:
+                    raise ScriptError(f"step {step} comes after the connection was closed")
+                try:
+                    step.run(conn)
+                except ScriptError as exc:
+                    raise ScriptError(f"connection {record.index}, step {number} {step}: {exc}") from None
+            conn.drain()
+        except ServerShutdown:
+            pass
+        except BaseException as exc:
+            self.errors.append(exc)
+        finally:
+            conn.close()
+            record._finished.set()
+
+    def _close_sockets(self) -> None:
+        for sock in (self._listener, self._wake_reader, self._wake_writer):
+            sock.close()

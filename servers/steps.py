@@ -1,0 +1,253 @@
+"""The steps a connection's script is made of, and how response bytes are delivered.
+
+A script is a sequence of steps run in order on one accepted connection:
+
+    [expect_request(), send(b"HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nhi", BYTEWISE)]
+
+Once the last step has run, the server keeps reading (and recording) until the client closes or
+the server shuts down, unless the script closed the connection itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from servers.connection import ScriptError, ServerConnection
+from servers.requests import RecordedRequest, RequestParser
+
+# Between segments the server waits this long, so that a client blocked in recv() wakes up and
+# reads each segment on its own instead of finding them coalesced in its socket buffer.
+SEGMENT_PAUSE = 0.0005
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How a byte string is cut into separately sent segments."""
+
+    name: str
+    offsets: tuple[int, ...] | None = None  # cut points; None means one byte per segment
+
+    def split(self, data: bytes) -> list[bytes]:
+        if self.offsets is None:
+            return [data[i : i + 1] for i in range(len(data))] or [b""]
+        cuts = [0, *(o for o in self.offsets if 0 < o < len(data)), len(data)]
+        return [data[a:b] for a, b in zip(cuts, cuts[1:])] or [b""]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+WHOLE = Delivery("whole", ())
+BYTEWISE = Delivery("bytewise")
+
+
+def split_at(*offsets: int) -> Delivery:
+    """Deliver in segments cut at the given byte offsets."""
+    return Delivery("split@" + ",".join(map(str, offsets)), tuple(sorted(offsets)))
+
+
+class Step:
+    """One action of a script; `run` performs it on the connection."""
+
+    def run(self, conn: ServerConnection) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class ExpectRequest(Step):
+    """Read one request (or only its head) and record it as h11 parsed it."""
+
+    body: bool = True
+    strict: bool = True
+    timeout: float | None = None
+
+    def run(self, conn: ServerConnection) -> None:
+        parser = RequestParser()
+        conn.record.requests.append(parser.request)
+        _parse(conn, parser, want_body=self.body, timeout=self.timeout)
+        if self.strict and parser.request.error is not None:
+            raise ScriptError(f"the client sent a request that h11 rejects: {parser.request.error}\n"
+                              f"raw bytes: {parser.request.raw!r}")
+        if not self.body:
+            conn.parser = parser
+
+    def __str__(self) -> str:
+        return "expect_request()" if self.body else "expect_request(body=False)"
+
+
+@dataclass(frozen=True)
+class ExpectBody(Step):
+    """Read the rest of a request whose head an `expect_request(body=False)` already read."""
+
+    timeout: float | None = None
+
+    def run(self, conn: ServerConnection) -> None:
+        parser = conn.parser
+        if parser is None:
+            raise ScriptError("expect_body() needs an earlier expect_request(body=False)")
+        conn.parser = None
+        _parse(conn, parser, want_body=True, timeout=self.timeout)
+        if parser.request.error is not None:
+            raise ScriptError(f"the client sent a request body that h11 rejects: {parser.request.error}")
+
+    def __str__(self) -> str:
+        return "expect_body()"
+
+
+def _parse(conn: ServerConnection, parser: RequestParser, *, want_body: bool, timeout: float | None) -> None:
+    if conn.pending:
+        parser.feed(conn.pending)
+        conn.pending = b""
+    while not parser.advance(want_body):
+        data = conn.receive(conn.timeout if timeout is None else timeout)
+        if data:
+            parser.feed(data)
+            continue
+        parser.feed_eof()
+        parser.advance(want_body)
+        got = len(parser.request.raw)
+        raise ScriptError(f"the client closed the connection after {got} bytes of an expected request"
+                          + (f": {parser.request.raw[:200]!r}" if got else ""))
+    conn.pending = parser.leftover()
+
+
+@dataclass(frozen=True)
+class Send(Step):
+    """Send bytes, cut into segments by a Delivery, pausing between segments."""
+
+    data: bytes
+    delivery: Delivery = WHOLE
+    pause: float = SEGMENT_PAUSE
+
+    def run(self, conn: ServerConnection) -> None:
+        segments = self.delivery.split(self.data)
+        for number, segment in enumerate(segments):
+            if number:
+                conn.pause(self.pause)
+            if not conn.send(segment):
+                return
+
+    def __str__(self) -> str:
+        shown = self.data[:60] + (b"..." if len(self.data) > 60 else b"")
+        return f"send({shown!r}, {self.delivery})"
+
+
+@dataclass(frozen=True)
+class Pause(Step):
+    seconds: float
+
+    def run(self, conn: ServerConnection) -> None:
+        conn.pause(self.seconds)
+
+
+class HalfClose(Step):
+    """Shut down the server's sending side (FIN) and keep reading."""
+
+    def run(self, conn: ServerConnection) -> None:
+        conn.half_close()
+
+    def __str__(self) -> str:
+        return "half_close()"
+
+
+class Close(Step):
+    """Close the connection (FIN); the script ends here."""
+
+    def run(self, conn: ServerConnection) -> None:
+        conn.record.events.append("server closed")
+        conn.close()
+
+    def __str__(self) -> str:
+        return "close()"
+
+
+class Reset(Step):
+    """Abort the connection with a TCP RST; the script ends here."""
+
+    def run(self, conn: ServerConnection) -> None:
+        conn.reset()
+
+    def __str__(self) -> str:
+        return "reset()"
+
+
+class Stall(Step):
+    """Send nothing more; keep the connection open until the client closes or the server stops."""
+
+    def run(self, conn: ServerConnection) -> None:
+        conn.record.events.append("server stalls")
+        conn.drain()
+
+    def __str__(self) -> str:
+        return "stall()"
+
+
+@dataclass(frozen=True)
+class Call(Step):
+    """Run a handler function on the connection, for what the other steps cannot express."""
+
+    handler: Callable[[ServerConnection], None]
+
+    def run(self, conn: ServerConnection) -> None:
+        self.handler(conn)
+
+    def __str__(self) -> str:
+        return f"call({getattr(self.handler, '__name__', self.handler)!r})"
+
+
+# The builders scenarios use: short names that read like the script they write.
+def expect_request(*, body: bool = True, strict: bool = True, timeout: float | None = None) -> Step:
+    return ExpectRequest(body=body, strict=strict, timeout=timeout)
+
+
+def expect_body(*, timeout: float | None = None) -> Step:
+    return ExpectBody(timeout=timeout)
+
+
+def send(data: bytes, delivery: Delivery = WHOLE, *, pause: float = SEGMENT_PAUSE) -> Step:
+    return Send(data, delivery, pause)
+
+
+def send_segments(segments: Sequence[bytes], *, pause: float = SEGMENT_PAUSE) -> Step:
+    offsets, position = [], 0
+    for segment in segments[:-1]:
+        position += len(segment)
+        offsets.append(position)
+    return Send(b"".join(segments), Delivery("segments", tuple(offsets)), pause)
+
+
+def pause(seconds: float) -> Step:
+    return Pause(seconds)
+
+
+def half_close() -> Step:
+    return HalfClose()
+
+
+def close() -> Step:
+    return Close()
+
+
+def reset() -> Step:
+    return Reset()
+
+
+def stall() -> Step:
+    return Stall()
+
+
+def call(handler: Callable[[ServerConnection], None]) -> Step:
+    return Call(handler)
+
+
+def respond(response: bytes, delivery: Delivery = WHOLE) -> list[Step]:
+    """The most common script: read one request, send one response."""
+    return [expect_request(), send(response, delivery)]
+
+
+__all__ = [
+    "BYTEWISE", "WHOLE", "Delivery", "RecordedRequest", "Step", "call", "close", "expect_body",
+    "expect_request", "half_close", "pause", "reset", "respond", "send", "send_segments", "split_at",
+    "stall",
+]

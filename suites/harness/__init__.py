@@ -1,0 +1,28 @@
+"""What scenario modules import: metadata declarations, levels, profiles and wire outcomes."""
+
+import pytest
+
+from servers import BYTEWISE, WHOLE
+from suites.harness.scenario import (
+    API,
+    API_LEVEL,
+    MAY,
+    MUST,
+    SHOULD,
+    WIRE,
+    Level,
+    Profile,
+    ScenarioInfo,
+    scenario,
+    variant,
+)
+from suites.harness.wire import ErrorKind, Failure, Outcome, Response, expect_failure, expect_response
+
+# Response scenarios run with the response delivered whole and one byte per segment: a client's
+# result must not depend on how the bytes arrive.
+each_delivery = pytest.mark.parametrize("delivery", [WHOLE, BYTEWISE], ids=str)
+
+__all__ = [
+    "API", "API_LEVEL", "MAY", "MUST", "SHOULD", "WIRE", "ErrorKind", "Failure", "Level", "Outcome",
+    "Profile", "Response", "ScenarioInfo", "each_delivery", "expect_failure", "expect_response", "scenario", "variant",
+]

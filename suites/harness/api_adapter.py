@@ -1,0 +1,132 @@
+"""The wire adapter every module with the http.client API gets for free.
+
+It drives the module the way everyday code does: one `HTTPConnection` per host and port, kept
+across requests of a session (so keep-alive is the module's own behaviour), `request()` with the
+body and headers as given, `getresponse()`, then `read()`. Nothing is retried and no connection
+is reopened behind the module's back: what a scenario observes is what the module does.
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import ssl
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+from urllib.parse import urlsplit
+
+from suites.harness.wire import (
+    FEATURE_CUSTOM_METHODS,
+    FEATURE_DUPLICATE_HEADERS,
+    FEATURE_REASON,
+    FEATURE_VERSION,
+    ErrorKind,
+    RefusedInput,
+    Response,
+    WireAdapter,
+    WireRequest,
+    WireSession,
+)
+
+# http.client's exception names mapped onto error kinds; looked up in the module under test
+# first, then in the stdlib (so a module that re-exports the stdlib's classes maps the same).
+_KIND_BY_NAME: list[tuple[str, ErrorKind]] = [
+    ("IncompleteRead", ErrorKind.INCOMPLETE),
+    ("RemoteDisconnected", ErrorKind.CLOSED),  # before BadStatusLine, of which it is a subclass
+    ("InvalidURL", ErrorKind.INVALID_INPUT),
+    ("BadStatusLine", ErrorKind.PROTOCOL),
+    ("LineTooLong", ErrorKind.PROTOCOL),
+    ("UnknownProtocol", ErrorKind.PROTOCOL),
+    ("UnknownTransferEncoding", ErrorKind.PROTOCOL),
+    ("HTTPException", ErrorKind.PROTOCOL),
+]
+
+
+class _HeaderPairs:
+    """Header pairs that http.client's request() can take in place of a dict, duplicates and all.
+
+    request() only iterates the names (to see which automatic headers to add) and calls items().
+    """
+
+    def __init__(self, pairs: tuple[tuple[str, str], ...]) -> None:
+        self._pairs = pairs
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, _ in self._pairs)
+
+    def items(self) -> tuple[tuple[str, str], ...]:
+        return self._pairs
+
+
+class _Session(WireSession):
+    def __init__(self, module: ModuleType, timeout: float) -> None:
+        self._module = module
+        self._timeout = timeout
+        self._connections: dict[tuple[str, str, int | None], Any] = {}
+
+    def send(self, request: WireRequest) -> Response:
+        url = urlsplit(request.url)
+        key = (url.scheme, url.hostname or "", url.port)
+        conn = self._connections.get(key)
+        if conn is None:
+            conn = self._open(url.scheme, url.netloc)
+            self._connections[key] = conn
+        target = (url.path or "/") + (f"?{url.query}" if url.query else "")
+        try:
+            try:
+                conn.request(request.method, target, body=request.body,
+                             headers=_HeaderPairs(tuple(request.headers)))
+            except (ValueError, TypeError) as refused:
+                # http.client validates the method, URL (InvalidURL is a ValueError) and headers
+                # while building the request, before a byte is sent. Scenarios that care also
+                # check that the server received nothing.
+                raise RefusedInput(str(refused)) from refused
+            response = conn.getresponse()
+            body = response.read()
+        except BaseException:
+            # After an error the connection is in an unknown state: drop it, as callers do.
+            del self._connections[key]
+            conn.close()
+            raise
+        version = {10: "HTTP/1.0", 11: "HTTP/1.1"}.get(getattr(response, "version", None) or 0)
+        return Response(response.status, response.reason, list(response.getheaders()), body, version)
+
+    def _open(self, scheme: str, netloc: str) -> Any:
+        if scheme == "https":
+            return self._module.HTTPSConnection(netloc, timeout=self._timeout)
+        if scheme != "http":
+            raise ValueError(f"unsupported URL scheme {scheme!r}")
+        return self._module.HTTPConnection(netloc, timeout=self._timeout)
+
+    def close(self) -> None:
+        for conn in self._connections.values():
+            conn.close()
+        self._connections.clear()
+
+
+class HTTPClientAPIAdapter(WireAdapter):
+    """Wire adapter for any module that offers http.client's HTTPConnection API."""
+
+    features = frozenset({FEATURE_CUSTOM_METHODS, FEATURE_DUPLICATE_HEADERS, FEATURE_REASON, FEATURE_VERSION})
+
+    def __init__(self, module: ModuleType, name: str) -> None:
+        self.module = module
+        self.name = name
+
+    def open_session(self, *, timeout: float) -> WireSession:
+        return _Session(self.module, timeout)
+
+    def classify(self, exc: BaseException) -> ErrorKind | None:
+        for class_name, kind in _KIND_BY_NAME:
+            for source in (self.module, http.client):
+                cls = getattr(source, class_name, None)
+                if isinstance(cls, type) and isinstance(exc, cls):
+                    return kind
+        if isinstance(exc, (socket.timeout, TimeoutError)):
+            return ErrorKind.TIMEOUT
+        if isinstance(exc, ssl.SSLError | ssl.CertificateError):
+            return ErrorKind.TLS
+        if isinstance(exc, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)):
+            return ErrorKind.CLOSED
+        return None

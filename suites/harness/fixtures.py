@@ -1,0 +1,67 @@
+"""What scenarios receive: the api face (`client`) and the wire face (`wire`) of an implementation.
+
+Both track what they open and close it at teardown, so a scenario never leaks a socket even when
+it fails halfway.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+from servers import ScriptedServer
+from suites.harness.impls import Implementation
+from suites.harness.wire import Headers, Outcome, SessionHandle
+
+# How long a client under test waits on the network before its own timeout fires. Well below
+# the scenario deadline, so that a client honouring its timeout reports a timeout error kind.
+CLIENT_TIMEOUT = 3.0
+
+
+class ApiClient:
+    """The http.client-API module under test, with connections that are closed at teardown."""
+
+    def __init__(self, impl: Implementation) -> None:
+        assert impl.module is not None
+        self.impl = impl
+        self.module: ModuleType = impl.module
+        self._opened: list[Any] = []
+
+    def connect(self, server: ScriptedServer, **kwargs: Any) -> Any:
+        """`module.HTTPConnection` to the server, with CLIENT_TIMEOUT unless told otherwise."""
+        kwargs.setdefault("timeout", CLIENT_TIMEOUT)
+        return self.track(self.module.HTTPConnection(server.host, server.port, **kwargs))
+
+    def track(self, conn: Any) -> Any:
+        """Close `conn` (anything with close()) at teardown."""
+        self._opened.append(conn)
+        return conn
+
+    def close_all(self) -> None:
+        while self._opened:
+            self._opened.pop().close()
+
+
+class WireClient:
+    """The implementation's wire adapter, as scenarios use it."""
+
+    def __init__(self, impl: Implementation) -> None:
+        self.impl = impl
+        self.features = impl.wire.features
+        self._sessions: list[SessionHandle] = []
+
+    def session(self, *, timeout: float = CLIENT_TIMEOUT) -> SessionHandle:
+        """A session: its requests may reuse connections. Closed at teardown if not before."""
+        handle = SessionHandle(self.impl.wire, self.impl.wire.open_session(timeout=timeout))
+        self._sessions.append(handle)
+        return handle
+
+    def request(self, method: str, url: str, headers: Headers = (), body: bytes | None = None,
+                *, timeout: float = CLIENT_TIMEOUT) -> Outcome:
+        """One request in a session of its own."""
+        with self.session(timeout=timeout) as session:
+            return session.request(method, url, headers, body)
+
+    def close_all(self) -> None:
+        while self._sessions:
+            self._sessions.pop().close()

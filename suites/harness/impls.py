@@ -1,0 +1,143 @@
+"""Resolving `--impl` values to implementations under test.
+
+An `--impl` value is, tried in this order:
+1. a built-in name (`stdlib`);
+2. a name registered by a third party in the entry point group `h1conform.implementations`;
+3. a path to a `.py` file;
+4. a dotted module path.
+
+What it names is either a module with the http.client API (it has `HTTPConnection`), which runs
+api scenarios and gets a wire adapter for free, or a `WireAdapter` (an instance, a class, or a
+module exposing one as `WIRE_ADAPTER`), which runs wire scenarios only.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import importlib.util
+import os
+import platform
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+from suites.harness.api_adapter import HTTPClientAPIAdapter
+from suites.harness.wire import WireAdapter
+
+ENTRY_POINT_GROUP = "h1conform.implementations"
+BUILTINS = {"stdlib": "http.client"}
+
+
+class ImplError(Exception):
+    """An --impl value that cannot be used; its message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class Implementation:
+    name: str  # shown in test ids and reports
+    spec: str  # the --impl value as given
+    module: ModuleType | None  # the http.client-API module; None for a wire-only adapter
+    wire: WireAdapter
+    version: str  # the implementation's version, as well as it can be told
+    origin: str  # where it was loaded from
+
+    @property
+    def has_api(self) -> bool:
+        return self.module is not None
+
+
+def resolve_all(specs: list[str]) -> list[Implementation]:
+    impls = [resolve(spec) for spec in specs]
+    names = [impl.name for impl in impls]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ImplError(f"--impl names {duplicates} more than once")
+    return impls
+
+
+def resolve(spec: str) -> Implementation:
+    if not spec.strip():
+        raise ImplError("--impl needs a value: a built-in name (stdlib), a dotted module or a .py file")
+    if spec in BUILTINS:
+        module = _import(spec, BUILTINS[spec])
+        return _from_object(spec, spec, module)
+    entry_point = _entry_point(spec)
+    if entry_point is not None:
+        try:
+            loaded = entry_point.load()
+        except Exception as exc:
+            raise ImplError(f"--impl={spec}: entry point {entry_point.value!r} failed to load: "
+                            f"{type(exc).__name__}: {exc}") from None
+        return _from_object(spec, spec, loaded)
+    if spec.endswith(".py") or os.sep in spec:
+        path = Path(spec)
+        if not path.is_file():
+            raise ImplError(f"--impl={spec}: no such file")
+        return _from_object(path.stem, spec, _load_file(spec, path))
+    return _from_object(spec, spec, _import(spec, spec))
+
+
+def _entry_point(name: str) -> importlib.metadata.EntryPoint | None:
+    for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if entry_point.name == name:
+            return entry_point
+    return None
+
+
+def _import(spec: str, module_name: str) -> ModuleType:
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            raise ImplError(f"--impl={spec}: no module named {exc.name!r} (not a built-in name "
+                            f"{sorted(BUILTINS)}, an entry point, or a .py file)") from None
+        raise ImplError(f"--impl={spec}: importing it failed: {exc}") from None
+    except Exception as exc:
+        raise ImplError(f"--impl={spec}: importing it failed: {type(exc).__name__}: {exc}") from None
+
+
+def _load_file(spec: str, path: Path) -> ModuleType:
+    module_name = f"_h1conform_impl_{path.stem}"
+    module_spec = importlib.util.spec_from_file_location(module_name, path)
+    if module_spec is None or module_spec.loader is None:
+        raise ImplError(f"--impl={spec}: cannot load it as a Python module")
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[module_name] = module  # dataclasses and pickling look modules up by name
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as exc:
+        del sys.modules[module_name]
+        raise ImplError(f"--impl={spec}: running it failed: {type(exc).__name__}: {exc}") from None
+    return module
+
+
+def _from_object(name: str, spec: str, obj: object) -> Implementation:
+    if isinstance(obj, ModuleType) and callable(getattr(obj, "HTTPConnection", None)):
+        return Implementation(name, spec, obj, HTTPClientAPIAdapter(obj, name), _version(obj),
+                              getattr(obj, "__file__", None) or obj.__name__)
+    adapter = getattr(obj, "WIRE_ADAPTER", obj) if isinstance(obj, ModuleType) else obj
+    if isinstance(adapter, type) and issubclass(adapter, WireAdapter):
+        adapter = adapter()
+    if isinstance(adapter, WireAdapter):
+        return Implementation(name, spec, None, adapter, _version(obj), type(adapter).__module__)
+    raise ImplError(f"--impl={spec}: {_describe(obj)} has no HTTPConnection (so no http.client API) "
+                    "and is not a WireAdapter (nor a module with WIRE_ADAPTER)")
+
+
+def _describe(obj: object) -> str:
+    return f"module {obj.__name__!r}" if isinstance(obj, ModuleType) else f"object {obj!r}"
+
+
+def _version(obj: object) -> str:
+    module_name = obj.__name__ if isinstance(obj, ModuleType) else type(obj).__module__
+    if module_name in ("http.client",) or module_name.split(".")[0] in sys.stdlib_module_names:
+        return f"{platform.python_implementation()} {platform.python_version()}"
+    version = getattr(obj, "__version__", None)
+    if isinstance(version, str):
+        return version
+    top = module_name.split(".")[0]
+    for distribution in importlib.metadata.packages_distributions().get(top, []):
+        return f"{distribution} {importlib.metadata.version(distribution)}"
+    return "unknown"

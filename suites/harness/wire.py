@@ -1,0 +1,151 @@
+"""The wire profile: one uniform face for every HTTP client.
+
+An adapter turns a client into `request(method, url, headers, body) -> response or error kind`.
+Wire scenarios assert on what the server received and on the outcome: a `Response` (status,
+reason, headers, fully read body) or a `Failure` whose `kind` is one of a few error kinds the
+adapter maps its client's exceptions onto, the way httpcore maps exceptions at its boundaries.
+This module does not depend on pytest: third parties implement `WireAdapter` against it.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+
+Headers = Sequence[tuple[str, str]]
+
+
+class ErrorKind(enum.Enum):
+    PROTOCOL = "protocol-error"  # the response broke HTTP's syntax or framing rules
+    INCOMPLETE = "incomplete-message"  # the connection ended before the message did
+    CLOSED = "connection-closed"  # closed or reset before any response
+    TIMEOUT = "timeout"  # the client's own timeout expired
+    TLS = "tls-failure"  # handshake or certificate verification failed
+    INVALID_INPUT = "invalid-input"  # the request was refused before anything was sent
+    UNCLASSIFIED = "unclassified"  # an exception the adapter does not map: reported as such
+
+
+class Unsupported(Exception):
+    """Raised by an adapter for a request its client cannot express; the scenario is *unsupported*."""
+
+
+class RefusedInput(Exception):
+    """Raised by an adapter, from the client's exception, when the client refused the request
+    before sending anything (a bad URL, method or header); classified as INVALID_INPUT."""
+
+
+@dataclass(frozen=True)
+class WireRequest:
+    method: str
+    url: str
+    headers: Headers = ()
+    body: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    reason: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    version: str | None = None  # "HTTP/1.1" when the client exposes it
+
+    def header_values(self, name: str) -> list[str]:
+        return [value for key, value in self.headers if key.lower() == name.lower()]
+
+
+@dataclass(frozen=True)
+class Failure:
+    kind: ErrorKind
+    exception: BaseException = field(compare=False)
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}: {type(self.exception).__name__}: {self.exception}"
+
+
+Outcome = Response | Failure
+
+
+def expect_response(outcome: Outcome) -> Response:
+    """The response, or an assertion error saying how the client failed instead."""
+    if isinstance(outcome, Failure):
+        raise AssertionError(f"expected a response, the client failed with {outcome}")
+    return outcome
+
+
+def expect_failure(outcome: Outcome, *kinds: ErrorKind) -> Failure:
+    """The failure, which must be of one of `kinds`; an assertion error otherwise."""
+    wanted = " or ".join(kind.value for kind in kinds)
+    if isinstance(outcome, Response):
+        raise AssertionError(f"expected {wanted}, the client accepted the response: status "
+                             f"{outcome.status}, headers {outcome.headers}, body {outcome.body[:200]!r}")
+    if outcome.kind not in kinds:
+        raise AssertionError(f"expected {wanted}, the client failed with {outcome}")
+    return outcome
+
+
+class WireSession(abc.ABC):
+    """A client session: requests made through it may share (reuse) connections."""
+
+    @abc.abstractmethod
+    def send(self, request: WireRequest) -> Response:
+        """Perform the request, read the whole response, return it; raise the client's exceptions."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release every connection of the session."""
+
+
+class WireAdapter(abc.ABC):
+    """Makes one HTTP client usable by wire scenarios."""
+
+    name: str = "adapter"
+    # Wire features this client can express; scenarios that need others are *unsupported*.
+    features: frozenset[str] = frozenset()
+
+    @abc.abstractmethod
+    def open_session(self, *, timeout: float) -> WireSession:
+        """A new session whose network operations give up after `timeout` seconds."""
+
+    @abc.abstractmethod
+    def classify(self, exc: BaseException) -> ErrorKind | None:
+        """The error kind for one of the client's exceptions; None if it is not the client's."""
+
+
+class SessionHandle:
+    """A session as scenarios see it: requests return outcomes instead of raising."""
+
+    def __init__(self, adapter: WireAdapter, session: WireSession) -> None:
+        self._adapter = adapter
+        self._session = session
+
+    def request(self, method: str, url: str, headers: Headers = (), body: bytes | None = None) -> Outcome:
+        try:
+            return self._session.send(WireRequest(method, url, tuple(headers), body))
+        except Unsupported:
+            raise
+        except RefusedInput as refused:
+            return Failure(ErrorKind.INVALID_INPUT, refused.__cause__ or refused)
+        except Exception as exc:
+            kind = self._adapter.classify(exc)
+            return Failure(kind or ErrorKind.UNCLASSIFIED, exc)
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> SessionHandle:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+# Feature names adapters declare (see WireAdapter.features).
+FEATURE_CUSTOM_METHODS = "custom-methods"  # any token as a method
+FEATURE_DUPLICATE_HEADERS = "duplicate-headers"  # the same field name sent twice
+FEATURE_REASON = "reason-phrase"  # the reason phrase is exposed
+FEATURE_VERSION = "response-version"  # the response's HTTP version is exposed

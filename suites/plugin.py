@@ -1,0 +1,228 @@
+"""The pytest plugin of the suite, registered through the `pytest11` entry point.
+
+It adds `--impl` (several allowed), `--expect` and `--scenario-timeout`; runs every scenario once
+per implementation; validates scenario metadata at collection; marks scenarios an implementation
+cannot run as unsupported; enforces the per-scenario deadline; and gives scenarios the `server`,
+`client` (api profile) and `wire` (wire profile) fixtures. It only acts on tests that carry a
+`@scenario` mark or live in this `suites` package, so it is harmless to other test suites.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from servers import ScriptedServer, ServerError
+from suites.harness import expectations
+from suites.harness.deadline import deadline
+from suites.harness.fixtures import ApiClient, WireClient
+from suites.harness.impls import ImplError, Implementation, resolve_all
+from suites.harness.scenario import MARKER, VARIANT_MARKER, Profile, ScenarioInfo, check
+from suites.harness.wire import Unsupported
+
+DEFAULT_IMPLS = ["stdlib"]
+DEFAULT_SCENARIO_TIMEOUT = 5.0
+SUITES_DIR = Path(__file__).parent
+UNSUPPORTED = "unsupported: "  # prefix of skip reasons that mean "this client cannot express it"
+
+IMPLS_KEY = pytest.StashKey[list[Implementation]]()
+EXPECT_KEY = pytest.StashKey[dict[str, expectations.Expectation]]()
+INFO_KEY = pytest.StashKey[ScenarioInfo]()
+SERVERS_KEY = pytest.StashKey[list[ScriptedServer]]()
+
+PROFILE_FIXTURE = {Profile.API: "client", Profile.WIRE: "wire"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("h1conform", "HTTP/1.1 client conformance suite")
+    group.addoption("--impl", action="append", default=[], metavar="IMPL",
+                    help="implementation under test: a built-in name (stdlib), an entry point name, "
+                         "a dotted module or a .py file; repeat to run several side by side "
+                         f"(default: {', '.join(DEFAULT_IMPLS)})")
+    group.addoption("--expect", metavar="FILE", type=Path,
+                    help="expectations file listing scenarios known to fail, one 'id reason' per line")
+    group.addoption("--scenario-timeout", type=float, default=DEFAULT_SCENARIO_TIMEOUT, metavar="SECONDS",
+                    help="a scenario that runs longer fails as a timeout "
+                         f"(default {DEFAULT_SCENARIO_TIMEOUT:g}; 0 disables)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{MARKER}(id, refs, level, profile): a conformance scenario")
+    config.addinivalue_line("markers", f"{VARIANT_MARKER}(level, refs): metadata of one parametrised variant")
+    try:
+        config.stash[IMPLS_KEY] = resolve_all(config.getoption("impl") or DEFAULT_IMPLS)
+        path = config.getoption("expect")
+        config.stash[EXPECT_KEY] = expectations.load(path) if path else {}
+    except (ImplError, expectations.ExpectationsError) as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def _is_scenario_function(definition: Any) -> bool:
+    return definition.get_closest_marker(MARKER) is not None
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # trylast: the parametrize marks come first, so the implementation is the last part of a
+    # test id and the rest of it is the scenario's variant.
+    if not _is_scenario_function(metafunc.definition) or "impl" not in metafunc.fixturenames:
+        return
+    impls = metafunc.config.stash[IMPLS_KEY]
+    metafunc.parametrize("impl", impls, ids=[impl.name for impl in impls])
+
+
+def _scenario_info(item: pytest.Item) -> ScenarioInfo | None:
+    mark = item.get_closest_marker(MARKER)
+    if mark is None:
+        return None
+    fields = dict(mark.kwargs)
+    variant_mark = item.get_closest_marker(VARIANT_MARKER)
+    if variant_mark is not None:
+        fields.update(variant_mark.kwargs)
+    base = fields.pop("id", "")
+    callspec = getattr(item, "callspec", None)
+    variant_id = callspec.id if callspec is not None else ""
+    impl = callspec.params.get("impl") if callspec is not None else None
+    if impl is not None:
+        variant_id = variant_id.removesuffix(impl.name).removesuffix("-")
+    return ScenarioInfo(id=f"{base}[{variant_id}]" if variant_id else base, **fields)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    problems: list[str] = []
+    owners: dict[tuple[str, str], str] = {}
+    expected = dict(config.stash[EXPECT_KEY])
+    for item in items:
+        info = _scenario_info(item)
+        if info is None:
+            if SUITES_DIR in Path(item.path).parents:
+                problems.append(f"{item.nodeid}: no @scenario(...) metadata (id, refs, level, profile)")
+            continue
+        problems.extend(f"{item.nodeid}: {problem}" for problem in _problems(item, info))
+        impl = _impl(item)
+        key = (info.id, impl.name if impl else "")
+        function = item.nodeid.split("[", 1)[0]
+        if owners.setdefault(key, function) != function:
+            problems.append(f"{item.nodeid}: scenario id {info.id!r} is also used by {owners[key]}")
+        item.stash[INFO_KEY] = info
+        item.user_properties.append(("scenario", info.id))
+        _mark_unsupported(item, info, impl)
+        expectation = expected.pop(info.id, None) or config.stash[EXPECT_KEY].get(info.id)
+        if expectation is not None:
+            item.add_marker(pytest.mark.xfail(strict=True, reason=(
+                f"listed in {expectation.source}: {expectation.reason} "
+                "(if it passes now, remove that line)")))
+    if problems:
+        raise pytest.UsageError("invalid scenario metadata:\n  " + "\n  ".join(problems))
+    if expected:
+        unknown = "; ".join(f"{e.source}: {e.scenario_id}" for e in expected.values())
+        raise pytest.UsageError(f"--expect lists scenario ids that match no collected scenario: {unknown}")
+
+
+def _problems(item: pytest.Item, info: ScenarioInfo) -> list[str]:
+    problems = check(info)
+    fixture = PROFILE_FIXTURE.get(info.profile)
+    if fixture is not None and fixture not in getattr(item, "fixturenames", ()):
+        problems.append(f"profile {info.profile.value} but the test does not use the {fixture!r} fixture")
+    return problems
+
+
+def _impl(item: pytest.Item) -> Implementation | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("impl") if callspec is not None else None
+
+
+def _mark_unsupported(item: pytest.Item, info: ScenarioInfo, impl: Implementation | None) -> None:
+    if impl is None:
+        return
+    if info.profile is Profile.API and not impl.has_api:
+        reason = f"{impl.name} has no http.client API (wire adapter only)"
+    elif info.profile is Profile.WIRE and not info.needs <= impl.wire.features:
+        reason = f"{impl.name}'s adapter cannot express {sorted(info.needs - impl.wire.features)}"
+    else:
+        return
+    item.add_marker(pytest.mark.skip(reason=UNSUPPORTED + reason))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    if INFO_KEY not in item.stash:
+        return (yield)
+    servers = item.stash.setdefault(SERVERS_KEY, [])
+    try:
+        with deadline(item.config.getoption("scenario_timeout")):
+            result = yield
+    except Unsupported as exc:
+        pytest.skip(UNSUPPORTED + str(exc))
+    except BaseException as exc:
+        for message in _take_server_errors(servers):
+            exc.add_note(f"the scripted server also reported: {message}")
+        raise
+    # The client finished; whatever a script expected and did not get is the client's failure.
+    messages = _take_server_errors(servers)
+    if messages:
+        raise ServerError("the scripted server reported:\n" + "\n".join(f"- {m}" for m in messages))
+    return result
+
+
+def _take_server_errors(servers: list[ScriptedServer]) -> list[str]:
+    """Report server errors once, in the call phase; teardown then only fails on stuck threads."""
+    messages = [str(error) for server in servers for error in server.errors]
+    for server in servers:
+        server.errors.clear()
+    return messages
+
+
+# -- fixtures --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def impl() -> Implementation:
+    raise pytest.UsageError("the 'impl' fixture is only available to @scenario tests")
+
+
+@pytest.fixture
+def scenario_info(request: pytest.FixtureRequest) -> ScenarioInfo:
+    return request.node.stash[INFO_KEY]
+
+
+@pytest.fixture
+def make_server(request: pytest.FixtureRequest) -> Iterator[Callable[..., ScriptedServer]]:
+    """Factory for scripted servers (e.g. make_server("::1")); all are closed at teardown."""
+    servers = request.node.stash.setdefault(SERVERS_KEY, [])
+    opened: list[ScriptedServer] = []
+
+    def make(host: str = "127.0.0.1", **kwargs: Any) -> ScriptedServer:
+        server = ScriptedServer(host, **kwargs)
+        opened.append(server)
+        servers.append(server)
+        return server
+
+    yield make
+    for server in opened:
+        server.close()
+
+
+@pytest.fixture
+def server(make_server: Callable[..., ScriptedServer]) -> ScriptedServer:
+    """A scripted server on 127.0.0.1."""
+    return make_server()
+
+
+@pytest.fixture
+def client(impl: Implementation) -> Iterator[ApiClient]:
+    """The implementation's http.client API (api profile)."""
+    api = ApiClient(impl)
+    yield api
+    api.close_all()
+
+
+@pytest.fixture
+def wire(impl: Implementation) -> Iterator[WireClient]:
+    """The implementation's wire adapter (wire profile)."""
+    handle = WireClient(impl)
+    yield handle
+    handle.close_all()
