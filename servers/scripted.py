@@ -17,7 +17,7 @@ from __future__ import annotations
 import select
 import socket
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
 
 from servers.connection import ConnectionRecord, ScriptError, ServerConnection, ServerShutdown
@@ -61,6 +61,7 @@ class ScriptedServer:
         self.connections: list[ConnectionRecord] = []
         self.errors: list[BaseException] = []
         self._scripts: list[Sequence[Step]] = []
+        self._required_connections = 0
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -87,13 +88,19 @@ class ScriptedServer:
     def url(self, path: str = "/", scheme: str = "http") -> str:
         return f"{scheme}://{self.authority}{path}"
 
-    def add_connection(self, *steps: Step | Sequence[Step]) -> int:
-        """Script the next connection; steps may be given flat or as lists. Returns its index."""
+    def add_connection(self, *steps: Step | Sequence[Step], optional: bool = False) -> int:
+        """Script the next connection; steps may be given flat or as lists. Returns its index.
+
+        A script that never runs because the client did not open that connection is an error
+        reported by close(), unless it is `optional` (for clients that may or may not connect).
+        """
         flat: list[Step] = []
         for step in steps:
             flat.extend(step if isinstance(step, Sequence) else [step])
         with self._lock:
             self._scripts.append(flat)
+            if not optional:
+                self._required_connections = len(self._scripts)
             return len(self._scripts) - 1
 
     @property
@@ -133,6 +140,10 @@ class ScriptedServer:
         self._close_sockets()
         if stuck:
             raise ServerError(f"server thread(s) did not stop within {self.join_deadline} s: {stuck}")
+        if len(self.connections) < self._required_connections:
+            self.errors.append(ScriptError(
+                f"the script for connection {len(self.connections)} never ran: the client opened "
+                f"{len(self.connections)} connection(s), the scenario expected {self._required_connections}"))
         self.check()
 
     def __enter__(self) -> ScriptedServer:
@@ -150,7 +161,7 @@ class ScriptedServer:
 
     # -- the threads ----------------------------------------------------------------------------
 
-    def _start_thread(self, name: str, target: object, *args: object) -> None:
+    def _start_thread(self, name: str, target: Callable[..., None], *args: object) -> None:
         thread = threading.Thread(target=target, args=args, name=f"scripted-server-{self.port}-{name}",
                                   daemon=True)
         self._threads.append(thread)
@@ -187,6 +198,11 @@ class ScriptedServer:
                     step.run(conn)
                 except ScriptError as exc:
                     raise ScriptError(f"connection {record.index}, step {number} {step}: {exc}") from None
+                except ServerShutdown:
+                    if step.awaits_client:
+                        raise ScriptError(f"connection {record.index}, step {number} {step}: the test "
+                                          "ended before the client sent what this step expects") from None
+                    raise
             conn.drain()
         except ServerShutdown:
             pass

@@ -50,6 +50,10 @@ def split_at(*offsets: int) -> Delivery:
 class Step:
     """One action of a script; `run` performs it on the connection."""
 
+    # True for steps that wait for the client to send something: if the server is closed while
+    # such a step waits, the client never did what the scenario expected.
+    awaits_client = False
+
     def run(self, conn: ServerConnection) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -57,6 +61,8 @@ class Step:
 @dataclass(frozen=True)
 class ExpectRequest(Step):
     """Read one request (or only its head) and record it as h11 parsed it."""
+
+    awaits_client = True
 
     body: bool = True
     strict: bool = True
@@ -79,6 +85,8 @@ class ExpectRequest(Step):
 @dataclass(frozen=True)
 class ExpectBody(Step):
     """Read the rest of a request whose head an `expect_request(body=False)` already read."""
+
+    awaits_client = True
 
     timeout: float | None = None
 

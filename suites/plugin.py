@@ -9,7 +9,7 @@ cannot run as unsupported; enforces the per-scenario deadline; and gives scenari
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ IMPLS_KEY = pytest.StashKey[list[Implementation]]()
 EXPECT_KEY = pytest.StashKey[dict[str, expectations.Expectation]]()
 INFO_KEY = pytest.StashKey[ScenarioInfo]()
 SERVERS_KEY = pytest.StashKey[list[ScriptedServer]]()
+OWNERS_KEY = pytest.StashKey[dict[tuple[str, str], str]]()
 
 PROFILE_FIXTURE = {Profile.API: "client", Profile.WIRE: "wire"}
 
@@ -50,7 +51,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", f"{MARKER}(id, refs, level, profile): a conformance scenario")
+    config.addinivalue_line("markers", f"{MARKER}(*, id, refs, level, profile): a conformance scenario "
+                            "(declare it with suites.harness.scenario)")
     config.addinivalue_line("markers", f"{VARIANT_MARKER}(level, refs): metadata of one parametrised variant")
     try:
         config.stash[IMPLS_KEY] = resolve_all(config.getoption("impl") or DEFAULT_IMPLS)
@@ -74,11 +76,24 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("impl", impls, ids=[impl.name for impl in impls])
 
 
+class MetadataProblem(Exception):
+    """Scenario metadata that cannot even be read (positional or unknown marker arguments)."""
+
+
+_FIELDS = {"id", "refs", "level", "profile", "needs", "cves"}
+
+
 def _scenario_info(item: pytest.Item) -> ScenarioInfo | None:
     mark = item.get_closest_marker(MARKER)
     if mark is None:
         return None
+    if mark.args:
+        raise MetadataProblem("the scenario mark takes keyword arguments only: use @scenario(...)")
     fields = dict(mark.kwargs)
+    missing, unknown = {"id", "refs", "level", "profile"} - fields.keys(), fields.keys() - _FIELDS
+    if missing or unknown:
+        raise MetadataProblem(f"scenario mark with missing {sorted(missing)} / unknown {sorted(unknown)} "
+                              "arguments: use @scenario(id, refs=..., level=..., profile=...)")
     variant_mark = item.get_closest_marker(VARIANT_MARKER)
     if variant_mark is not None:
         fields.update(variant_mark.kwargs)
@@ -91,35 +106,81 @@ def _scenario_info(item: pytest.Item) -> ScenarioInfo | None:
     return ScenarioInfo(id=f"{base}[{variant_id}]" if variant_id else base, **fields)
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    problems: list[str] = []
-    owners: dict[tuple[str, str], str] = {}
-    expected = dict(config.stash[EXPECT_KEY])
-    for item in items:
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    # Metadata is checked as each module is collected, so a bad scenario is a collection error
+    # naming the test; that is reported the same way with or without xdist.
+    report: pytest.CollectReport = yield
+    if report.passed:
+        # dict.fromkeys: the same problem repeats for each implementation; say it once.
+        problems = list(dict.fromkeys(problem for node in report.result if isinstance(node, pytest.Item)
+                                      for problem in _register(node)))
+        if problems:
+            report.outcome = "failed"
+            report.longrepr = "invalid scenario metadata:\n  " + "\n  ".join(problems)
+    return report
+
+
+def _register(item: pytest.Item) -> list[str]:
+    """Check an item's scenario metadata and keep it in the item's stash; return the problems."""
+    try:
         info = _scenario_info(item)
+    except MetadataProblem as exc:
+        return [f"{item.nodeid.split('[', 1)[0]}: {exc}"]
+    if info is None:
+        if SUITES_DIR in Path(item.path).parents:
+            return [f"{item.nodeid.split('[', 1)[0]}: no @scenario(...) metadata (id, refs, level, profile)"]
+        return []
+    function = item.nodeid.split("[", 1)[0]
+    problems = [f"{function} ({info.id}): {problem}" for problem in _problems(item, info)]
+    impl = _impl(item)
+    owners = item.config.stash.setdefault(OWNERS_KEY, {})
+    owner = owners.setdefault((info.id, impl.name if impl else ""), function)
+    if owner != function:
+        problems.append(f"{function}: scenario id {info.id!r} is also used by {owner}")
+    item.stash[INFO_KEY] = info
+    item.user_properties.append(("scenario", info.id))
+    return problems
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    listed = config.stash[EXPECT_KEY]
+    matched: set[str] = set()
+    for item in items:
+        info = item.stash.get(INFO_KEY, None)
         if info is None:
-            if SUITES_DIR in Path(item.path).parents:
-                problems.append(f"{item.nodeid}: no @scenario(...) metadata (id, refs, level, profile)")
             continue
-        problems.extend(f"{item.nodeid}: {problem}" for problem in _problems(item, info))
-        impl = _impl(item)
-        key = (info.id, impl.name if impl else "")
-        function = item.nodeid.split("[", 1)[0]
-        if owners.setdefault(key, function) != function:
-            problems.append(f"{item.nodeid}: scenario id {info.id!r} is also used by {owners[key]}")
-        item.stash[INFO_KEY] = info
-        item.user_properties.append(("scenario", info.id))
-        _mark_unsupported(item, info, impl)
-        expectation = expected.pop(info.id, None) or config.stash[EXPECT_KEY].get(info.id)
+        _mark_unsupported(item, info, _impl(item))
+        expectation = listed.get(info.id)
         if expectation is not None:
+            matched.add(info.id)
             item.add_marker(pytest.mark.xfail(strict=True, reason=(
                 f"listed in {expectation.source}: {expectation.reason} "
                 "(if it passes now, remove that line)")))
-    if problems:
-        raise pytest.UsageError("invalid scenario metadata:\n  " + "\n  ".join(problems))
-    if expected:
-        unknown = "; ".join(f"{e.source}: {e.scenario_id}" for e in expected.values())
-        raise pytest.UsageError(f"--expect lists scenario ids that match no collected scenario: {unknown}")
+    unknown = [e for scenario_id, e in listed.items() if scenario_id not in matched]
+    if unknown:
+        message = "--expect lists scenario ids that match no collected scenario: " + "; ".join(
+            f"{e.source}: {e.scenario_id}" for e in unknown)
+        if hasattr(config, "workerinput"):
+            # An xdist worker cannot stop the run with a usage error (xdist reports an internal
+            # error); the run fails with this message as its first test instead.
+            items.insert(0, ErrorItem.from_parent(session, name="--expect", message=message))
+        else:
+            raise pytest.UsageError(message)
+
+
+class ErrorItem(pytest.Item):
+    """A test that fails with a message: how a worker reports a run-wide configuration error."""
+
+    def __init__(self, *, message: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.message = message
+
+    def runtest(self) -> None:
+        raise pytest.fail.Exception(self.message, pytrace=False)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, self.name
 
 
 def _problems(item: pytest.Item, info: ScenarioInfo) -> list[str]:
@@ -148,7 +209,7 @@ def _mark_unsupported(item: pytest.Item, info: ScenarioInfo, impl: Implementatio
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     if INFO_KEY not in item.stash:
         return (yield)
     servers = item.stash.setdefault(SERVERS_KEY, [])
@@ -156,24 +217,42 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         with deadline(item.config.getoption("scenario_timeout")):
             result = yield
     except Unsupported as exc:
+        _close_servers(servers)
         pytest.skip(UNSUPPORTED + str(exc))
     except BaseException as exc:
-        for message in _take_server_errors(servers):
-            exc.add_note(f"the scripted server also reported: {message}")
+        problem = _close_servers(servers)
+        if problem is not None:
+            exc.add_note(str(problem))
         raise
-    # The client finished; whatever a script expected and did not get is the client's failure.
-    messages = _take_server_errors(servers)
-    if messages:
-        raise ServerError("the scripted server reported:\n" + "\n".join(f"- {m}" for m in messages))
+    # The client is done: stop the servers now, so that whatever a script expected and did not
+    # get fails this scenario (a client's failure), instead of erroring in teardown.
+    problem = _close_servers(servers)
+    if problem is not None:
+        raise problem
     return result
 
 
-def _take_server_errors(servers: list[ScriptedServer]) -> list[str]:
-    """Report server errors once, in the call phase; teardown then only fails on stuck threads."""
-    messages = [str(error) for server in servers for error in server.errors]
+def _close_servers(servers: list[ScriptedServer]) -> ServerError | None:
+    problems = []
     for server in servers:
-        server.errors.clear()
-    return messages
+        try:
+            server.close()
+        except ServerError as exc:
+            problems.append(str(exc))
+    return ServerError("\n".join(problems)) if problems else None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    with deadline(item.config.getoption("scenario_timeout") if INFO_KEY in item.stash else 0):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
+    # Teardown closes the client's connections: a close() that hangs is a timeout too.
+    with deadline(item.config.getoption("scenario_timeout") if INFO_KEY in item.stash else 0):
+        return (yield)
 
 
 # -- fixtures --------------------------------------------------------------------------------------
@@ -186,7 +265,8 @@ def impl() -> Implementation:
 
 @pytest.fixture
 def scenario_info(request: pytest.FixtureRequest) -> ScenarioInfo:
-    return request.node.stash[INFO_KEY]
+    info: ScenarioInfo = request.node.stash[INFO_KEY]
+    return info
 
 
 @pytest.fixture

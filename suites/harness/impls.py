@@ -90,7 +90,7 @@ def _import(spec: str, module_name: str) -> ModuleType:
     try:
         return importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
+        if exc.name == module_name or (exc.name and module_name.startswith(exc.name + ".")):
             raise ImplError(f"--impl={spec}: no module named {exc.name!r} (not a built-in name "
                             f"{sorted(BUILTINS)}, an entry point, or a .py file)") from None
         raise ImplError(f"--impl={spec}: importing it failed: {exc}") from None

@@ -74,9 +74,10 @@ def scenario(
     cves: Iterable[str] = (),
 ) -> pytest.MarkDecorator:
     """Declare a test function as a scenario. Checked at collection, with clear messages."""
-    return getattr(pytest.mark, MARKER)(
+    mark: pytest.MarkDecorator = getattr(pytest.mark, MARKER)(
         id=id, refs=tuple(refs), level=level, profile=profile, needs=frozenset(needs), cves=tuple(cves)
     )
+    return mark
 
 
 def variant(*values: Any, id: str, level: Level | None = None, refs: Iterable[str] | None = None) -> Any:

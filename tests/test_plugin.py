@@ -1,0 +1,696 @@
+"""Tests of the suite's pytest plugin (suites.plugin), driven through pytester.
+
+Each test writes a small scenario module (and, where needed, an implementation module, an
+expectations file or a dist-info) into pytester's tmp dir and runs pytest on it. The plugin is
+loaded through its pytest11 entry point in those runs too. Runs that depend on signals, on
+sys.modules or on importlib.metadata's view of sys.path run in a subprocess, with a timeout so
+that a regression ends as a failure instead of a hung suite.
+"""
+
+from __future__ import annotations
+
+import glob
+import http.client
+import re
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from suites.plugin import UNSUPPORTED
+
+USAGE_ERROR = pytest.ExitCode.USAGE_ERROR
+SUBPROCESS_TIMEOUT = 60  # seconds; only reached if the plugin lets a run hang
+
+# A scenario module with outcomes of every kind for stdlib: passes (wire and api), a variant
+# parametrisation, and a genuine stdlib RFC breach (it accepts an invalid Content-Length).
+SCENARIOS = r'''
+import pytest
+from servers import close, expect_request, respond, send
+from suites.harness import (API, API_LEVEL, MUST, WIRE, ErrorKind, each_delivery, expect_failure,
+                            expect_response, scenario)
+
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+
+
+@scenario("demo.body.ok", refs=["RFC9112-6.3-p2-s8"], level=MUST, profile=WIRE)
+@each_delivery
+def test_body_ok(server, wire, delivery):
+    server.add_connection(respond(OK, delivery))
+    assert expect_response(wire.request("GET", server.url("/"))).body == b"hello"
+
+
+@scenario("demo.body.incomplete", refs=["RFC9112-6.3-p2-s8"], level=MUST, profile=WIRE)
+def test_body_incomplete(server, wire):
+    server.add_connection(expect_request(), send(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello"),
+                          close())
+    expect_failure(wire.request("GET", server.url("/")), ErrorKind.INCOMPLETE)
+
+
+@scenario("demo.framing.invalid-length", refs=["RFC9112-6.3-p2-s4"], level=MUST, profile=WIRE)
+def test_invalid_length(server, wire):
+    # Two different Content-Length values: an invalid field, an unrecoverable error.
+    # http.client uses the first one and accepts the response.
+    server.add_connection(respond(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello"),
+                          close())
+    expect_failure(wire.request("GET", server.url("/")), ErrorKind.PROTOCOL, ErrorKind.INCOMPLETE)
+
+
+@scenario("demo.api.incomplete-read", refs=["http.client.IncompleteRead"], level=API_LEVEL, profile=API)
+def test_api_incomplete_read(server, client):
+    server.add_connection(expect_request(), send(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello"),
+                          close())
+    conn = client.connect(server)
+    conn.request("GET", "/")
+    response = conn.getresponse()
+    with pytest.raises(client.module.IncompleteRead) as raised:
+        response.read()
+    assert raised.value.partial == b"hello"
+'''
+
+# What stdlib does with SCENARIOS, by scenario id.
+STDLIB_OUTCOMES = {
+    "demo.body.ok[whole]": "passed",
+    "demo.body.ok[bytewise]": "passed",
+    "demo.body.incomplete": "passed",
+    "demo.framing.invalid-length": "failed",
+    "demo.api.incomplete-read": "passed",
+}
+
+# A module with the http.client API: the stdlib's, re-exported.
+REEXPORT_MODULE = "from http.client import *\nfrom http.client import HTTPConnection\n"
+
+# A wire-only implementation: a WireAdapter instance exposed as WIRE_ADAPTER, no HTTPConnection.
+WIRE_ONLY_MODULE = r'''
+import http.client
+from urllib.parse import urlsplit
+
+from suites.harness.wire import ErrorKind, Response, Unsupported, WireAdapter, WireSession
+
+
+class _Session(WireSession):
+    def __init__(self, timeout):
+        self.timeout = timeout
+        self.conns = []
+
+    def send(self, request):
+        if request.method not in ("GET", "HEAD"):
+            raise Unsupported(f"method {request.method}")
+        url = urlsplit(request.url)
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=self.timeout)
+        self.conns.append(conn)
+        conn.request(request.method, url.path or "/", body=request.body, headers=dict(request.headers))
+        response = conn.getresponse()
+        return Response(response.status, response.reason, response.getheaders(), response.read())
+
+    def close(self):
+        while self.conns:
+            self.conns.pop().close()
+
+
+class MiniAdapter(WireAdapter):
+    name = "mini"
+
+    def open_session(self, *, timeout):
+        return _Session(timeout)
+
+    def classify(self, exc):
+        if isinstance(exc, http.client.IncompleteRead):
+            return ErrorKind.INCOMPLETE
+        return None
+
+
+WIRE_ADAPTER = MiniAdapter()
+'''
+
+
+@pytest.fixture(autouse=True)
+def _strict_inner_runs(pytester: pytest.Pytester) -> None:
+    # The inner runs have their own rootdir: give them the project's strictness too. They do not
+    # need hypothesis, whose plugin would re-import it (1.5 s) in every in-process run.
+    pytester.makeini("[pytest]\nfilterwarnings = error\nxfail_strict = true\n"
+                     "addopts = --strict-markers -p no:hypothesispytest -p no:cacheprovider\n")
+
+
+def literal(text: str) -> str:
+    """`text` as an fnmatch pattern that matches it literally (test ids have brackets)."""
+    return glob.escape(text)
+
+
+def write_scenarios(pytester: pytest.Pytester, source: str = SCENARIOS, name: str = "test_demo") -> Path:
+    return pytester.makepyfile(**{name: source})
+
+
+def stdlib_copy(pytester: pytest.Pytester, name: str = "stdcopy.py") -> Path:
+    """A full copy of the stdlib's http/client.py, as a file outside any package."""
+    target = pytester.path / "impls" / name
+    target.parent.mkdir(exist_ok=True)
+    assert http.client.__file__ is not None
+    shutil.copyfile(http.client.__file__, target)
+    return target
+
+
+def outcomes(result: pytest.RunResult) -> dict[tuple[str, str], str]:
+    """{(scenario id, impl name): outcome} of an in-process run, from the reports' properties."""
+    found: dict[tuple[str, str], str] = {}
+    for report in result.reprec.getreports("pytest_runtest_logreport"):  # type: ignore[attr-defined]
+        if report.when != "call" and report.passed:
+            continue
+        scenario_id = dict(report.user_properties)["scenario"]
+        impl = report.nodeid.rsplit("[", 1)[1].rstrip("]").rsplit("-", 1)[-1]
+        if hasattr(report, "wasxfail"):
+            outcome = "xfailed" if report.skipped else "xpassed"
+        else:
+            outcome = report.outcome
+        found.setdefault((scenario_id, impl), outcome)
+    return found
+
+
+def by_scenario(found: dict[tuple[str, str], str], impl: str) -> dict[str, str]:
+    return {scenario_id: outcome for (scenario_id, name), outcome in found.items() if name == impl}
+
+
+def assert_one_line_usage_error(result: pytest.RunResult, *fragments: str) -> str:
+    """Exit code 4, one ERROR line on stderr that has every fragment, and no traceback anywhere."""
+    assert result.ret == USAGE_ERROR, result.stdout.str() + result.stderr.str()
+    everything = result.stdout.str() + result.stderr.str()
+    assert "Traceback" not in everything
+    assert "INTERNALERROR" not in everything
+    errors = [line for line in result.errlines if line.strip()]
+    assert len(errors) == 1, errors
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
+    return errors[0]
+
+
+# -- --impl forms ---------------------------------------------------------------------------------
+
+
+def test_default_impl_is_stdlib_with_expected_outcomes(pytester: pytest.Pytester) -> None:
+    write_scenarios(pytester)
+    result = pytester.runpytest()
+    assert by_scenario(outcomes(result), "stdlib") == STDLIB_OUTCOMES
+    result.assert_outcomes(passed=4, failed=1)
+
+
+def test_builtin_stdlib_name(pytester: pytest.Pytester) -> None:
+    write_scenarios(pytester)
+    result = pytester.runpytest("--impl=stdlib", "--collect-only", "-q")
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines([literal("test_demo.py::test_body_ok[whole-stdlib]"),
+                                 literal("test_demo.py::test_body_incomplete[stdlib]")])
+
+
+def test_dotted_module(pytester: pytest.Pytester) -> None:
+    write_scenarios(pytester)
+    pytester.makepyfile(h1x_reexport=REEXPORT_MODULE)
+    pytester.syspathinsert()
+    result = pytester.runpytest("--impl=h1x_reexport")
+    assert by_scenario(outcomes(result), "h1x_reexport") == STDLIB_OUTCOMES
+
+
+def test_py_file_copy_of_stdlib_matches_stdlib(pytester: pytest.Pytester) -> None:
+    write_scenarios(pytester)
+    copy = stdlib_copy(pytester)
+    stdlib = by_scenario(outcomes(pytester.runpytest("--impl=stdlib")), "stdlib")
+    copied = by_scenario(outcomes(pytester.runpytest(f"--impl={copy}")), "stdcopy")
+    assert copied == stdlib == STDLIB_OUTCOMES
+
+
+def make_site(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, entry_points: str) -> Path:
+    """A site dir with h1x_ep_client.py and a dist-info declaring `entry_points`, on PYTHONPATH."""
+    site = pytester.mkdir("site")
+    (site / "h1x_ep_client.py").write_text(REEXPORT_MODULE)
+    dist_info = site / "h1x_ep_client-0.1.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: h1x-ep-client\nVersion: 0.1\n")
+    (dist_info / "entry_points.txt").write_text(f"[h1conform.implementations]\n{entry_points}")
+    monkeypatch.setenv("PYTHONPATH", str(site))
+    return site
+
+
+def test_entry_point(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_scenarios(pytester)
+    make_site(pytester, monkeypatch, "epclient = h1x_ep_client\n")
+    result = pytester.runpytest_subprocess("--impl=epclient", "-rA", timeout=SUBPROCESS_TIMEOUT)
+    result.assert_outcomes(passed=4, failed=1)
+    result.stdout.fnmatch_lines([literal("FAILED test_demo.py::test_invalid_length[epclient]") + " - *"])
+    result.stdout.fnmatch_lines([literal("PASSED test_demo.py::test_body_ok[bytewise-epclient]")])
+
+
+def test_entry_point_that_fails_to_load(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_scenarios(pytester)
+    make_site(pytester, monkeypatch, "epbroken = h1x_ep_missing_module\n")
+    result = pytester.runpytest_subprocess("--impl=epbroken", timeout=SUBPROCESS_TIMEOUT)
+    line = assert_one_line_usage_error(result, "--impl=epbroken", "h1x_ep_missing_module")
+    assert "failed to load" in line
+
+
+def test_wire_adapter_module_runs_wire_scenarios_only(pytester: pytest.Pytester) -> None:
+    write_scenarios(pytester, SCENARIOS + r'''
+
+@scenario("demo.method.custom", refs=["RFC9112-6.3-p2-s8"], level=MUST, profile=WIRE, needs=["custom-methods"])
+def test_custom_method(server, wire):
+    server.add_connection(respond(OK))
+    expect_response(wire.request("BREW", server.url("/")))
+
+
+@scenario("demo.method.post", refs=["RFC9112-6.3-p2-s8"], level=MUST, profile=WIRE)
+def test_post(server, wire):
+    expect_response(wire.request("POST", server.url("/"), body=b"x"))
+''')
+    pytester.makepyfile(h1x_wireonly=WIRE_ONLY_MODULE)
+    pytester.syspathinsert()
+    result = pytester.runpytest("--impl=h1x_wireonly")
+    found = by_scenario(outcomes(result), "h1x_wireonly")
+    assert found == {**STDLIB_OUTCOMES, "demo.api.incomplete-read": "skipped",
+                     "demo.method.custom": "skipped", "demo.method.post": "skipped"}
+    reasons = {report.nodeid.split("::")[1].split("[")[0]: report.longrepr[2]
+               for report in result.reprec.getreports("pytest_runtest_logreport")  # type: ignore[attr-defined]
+               if report.skipped}
+    assert set(reasons) == {"test_api_incomplete_read", "test_custom_method", "test_post"}
+    for reason in reasons.values():
+        assert reason.removeprefix("Skipped: ").startswith(UNSUPPORTED), reason
+    assert "no http.client API" in reasons["test_api_incomplete_read"]
+    assert "custom-methods" in reasons["test_custom_method"]
+    assert "method POST" in reasons["test_post"]
+
+
+# -- several --impl in one run --------------------------------------------------------------------
+
+
+def test_repeated_impl_runs_each_scenario_once_per_impl(pytester: pytest.Pytester) -> None:
+    write_scenarios(pytester)
+    copy = stdlib_copy(pytester)
+    result = pytester.runpytest("--impl=stdlib", f"--impl={copy}", "-v")
+    found = outcomes(result)
+    assert by_scenario(found, "stdlib") == by_scenario(found, "stdcopy") == STDLIB_OUTCOMES
+    assert len(found) == 2 * len(STDLIB_OUTCOMES)
+    result.stdout.fnmatch_lines_random([
+        "*" + literal("test_demo.py::test_body_incomplete[stdlib] PASSED") + "*",
+        "*" + literal("test_demo.py::test_body_incomplete[stdcopy] PASSED") + "*",
+        "*" + literal("test_demo.py::test_body_ok[bytewise-stdlib] PASSED") + "*",
+        "*" + literal("test_demo.py::test_body_ok[bytewise-stdcopy] PASSED") + "*",
+    ])
+
+
+def test_same_impl_name_twice_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    write_scenarios(pytester)
+    assert_one_line_usage_error(pytester.runpytest("--impl=stdlib", "--impl=stdlib"), "stdlib")
+
+
+def test_two_files_with_the_same_stem_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    write_scenarios(pytester)
+    first = stdlib_copy(pytester, "client.py")
+    second = pytester.mkdir("other") / "client.py"
+    shutil.copyfile(first, second)
+    assert_one_line_usage_error(pytester.runpytest(f"--impl={first}", f"--impl={second}"), "client")
+
+
+# -- bad --impl values ----------------------------------------------------------------------------
+
+
+def test_impl_no_such_module(pytester: pytest.Pytester) -> None:
+    write_scenarios(pytester)
+    assert_one_line_usage_error(pytester.runpytest("--impl=h1x_no_such_module"), "--impl=h1x_no_such_module")
+
+
+def test_impl_module_raising_import_error(pytester: pytest.Pytester) -> None:
+    write_scenarios(pytester)
+    pytester.makepyfile(h1x_broken='raise ImportError("h1x needs libfoo")\n')
+    pytester.syspathinsert()
+    line = assert_one_line_usage_error(pytester.runpytest("--impl=h1x_broken"), "--impl=h1x_broken")
+    assert "h1x needs libfoo" in line
+
+
+def test_impl_module_with_a_missing_dependency_is_not_reported_as_missing_itself(pytester: pytest.Pytester) -> None:
+    # The module exists; what is missing is a module it imports, whose name is a prefix of its own.
+    write_scenarios(pytester)
+    pytester.makepyfile(h1x_client="import h1x\n")
+    pytester.syspathinsert()
+    line = assert_one_line_usage_error(pytester.runpytest("--impl=h1x_client"), "--impl=h1x_client")
+    assert "importing it failed" in line
+    assert "'h1x'" in line
+
+
+def test_impl_module_without_the_api(pytester: pytest.Pytester) -> None:
+    write_scenarios(pytester)
+    line = assert_one_line_usage_error(pytester.runpytest("--impl=json"), "--impl=json")
+    assert "HTTPConnection" in line
+
+
+def test_impl_missing_py_file(pytester: pytest.Pytester) -> None:
+    write_scenarios(pytester)
+    missing = pytester.path / "nowhere" / "client.py"
+    assert_one_line_usage_error(pytester.runpytest(f"--impl={missing}"), str(missing))
+
+
+def test_impl_py_file_failing_at_import(pytester: pytest.Pytester) -> None:
+    write_scenarios(pytester)
+    broken = pytester.path / "impls" / "broken.py"
+    broken.parent.mkdir()
+    broken.write_text("1 / 0\n")
+    line = assert_one_line_usage_error(pytester.runpytest(f"--impl={broken}"), str(broken))
+    assert "ZeroDivisionError" in line
+
+
+def test_impl_empty_value(pytester: pytest.Pytester) -> None:
+    write_scenarios(pytester)
+    assert_one_line_usage_error(pytester.runpytest("--impl="), "--impl")
+
+
+# -- scenario metadata ----------------------------------------------------------------------------
+
+SCENARIO_HEAD = '''
+from servers import respond
+from suites.harness import API, API_LEVEL, MAY, MUST, WIRE, scenario
+
+OK = b"HTTP/1.1 200 OK\\r\\nContent-Length: 0\\r\\n\\r\\n"
+'''
+
+
+def metadata_failure(pytester: pytest.Pytester, source: str) -> str:
+    """Run a module whose metadata is wrong; the run must stop before any test, without a traceback."""
+    pytester.makepyfile(test_meta=SCENARIO_HEAD + source)
+    result = pytester.runpytest()
+    output = result.stdout.str() + result.stderr.str()
+    assert result.ret in (pytest.ExitCode.INTERRUPTED, USAGE_ERROR), output
+    assert "INTERNALERROR" not in output
+    assert "Traceback" not in output
+    assert not {"passed", "failed", "skipped", "xfailed"} & result.parseoutcomes().keys()  # no test ran
+    assert "invalid scenario metadata" in output
+    return output
+
+
+def test_metadata_without_refs(pytester: pytest.Pytester) -> None:
+    output = metadata_failure(pytester, '''
+@scenario("demo.norefs", refs=[], level=MUST, profile=WIRE)
+def test_no_refs(server, wire):
+    pass
+''')
+    assert "test_meta.py::test_no_refs" in output
+    assert "no spec references" in output
+
+
+def test_metadata_unknown_ref(pytester: pytest.Pytester) -> None:
+    output = metadata_failure(pytester, '''
+@scenario("demo.unknown-ref", refs=["RFC9112-99.9-p9-s9"], level=MUST, profile=WIRE)
+def test_unknown_ref(server, wire):
+    pass
+''')
+    assert "test_meta.py::test_unknown_ref" in output
+    assert "RFC9112-99.9-p9-s9" in output
+
+
+def test_metadata_bad_id(pytester: pytest.Pytester) -> None:
+    output = metadata_failure(pytester, '''
+@scenario("Demo Bad Id", refs=["RFC9112-6.3-p2-s8"], level=MUST, profile=WIRE)
+def test_bad_id(server, wire):
+    pass
+''')
+    assert "test_meta.py::test_bad_id" in output
+    assert "'Demo Bad Id' is not a dotted lower-case name" in output
+
+
+def test_metadata_level_not_matching_refs(pytester: pytest.Pytester) -> None:
+    # RFC9112-2.2-p3-s1 is a MAY: a scenario citing only it cannot claim MUST.
+    output = metadata_failure(pytester, '''
+@scenario("demo.lf-only", refs=["RFC9112-2.2-p3-s1"], level=MUST, profile=WIRE)
+def test_lf_only(server, wire):
+    pass
+''')
+    assert "test_meta.py::test_lf_only" in output
+    assert "level MUST but no cited requirement is at that level" in output
+
+
+def test_metadata_api_profile_without_client_fixture(pytester: pytest.Pytester) -> None:
+    output = metadata_failure(pytester, '''
+@scenario("demo.api.no-client", refs=["http.client.HTTPResponse.read"], level=API_LEVEL, profile=API)
+def test_api_without_client(server, wire):
+    pass
+''')
+    assert "test_meta.py::test_api_without_client" in output
+    assert "'client' fixture" in output
+
+
+def test_metadata_two_functions_one_id(pytester: pytest.Pytester) -> None:
+    output = metadata_failure(pytester, '''
+@scenario("demo.twice", refs=["RFC9112-6.3-p2-s8"], level=MUST, profile=WIRE)
+def test_first(server, wire):
+    pass
+
+
+@scenario("demo.twice", refs=["RFC9112-6.3-p2-s8"], level=MUST, profile=WIRE)
+def test_second(server, wire):
+    pass
+''')
+    assert "test_meta.py::test_second" in output
+    assert "also used by test_meta.py::test_first" in output
+
+
+def test_metadata_positional_marker_gets_a_clear_error(pytester: pytest.Pytester) -> None:
+    # `pytest --markers` advertises `scenario(id, refs, level, profile)`; written that way the
+    # mark carries positional args, which must be a clear metadata error, not an INTERNALERROR.
+    output = metadata_failure(pytester, '''
+import pytest
+
+@pytest.mark.scenario("demo.positional", ["RFC9112-6.3-p2-s8"], MUST, WIRE)
+def test_positional(server, wire):
+    pass
+''')
+    assert "test_meta.py::test_positional" in output
+
+
+def test_complete_scenario_is_collected(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_meta=SCENARIO_HEAD + '''
+@scenario("demo.complete", refs=["RFC9112-6.3-p2-s8"], level=MUST, profile=WIRE)
+def test_complete(server, wire):
+    server.add_connection(respond(OK))
+    assert wire.request("GET", server.url("/")).status == 200
+
+
+@scenario("demo.lf-only", refs=["RFC9112-2.2-p3-s1"], level=MAY, profile=WIRE)
+def test_may(server, wire):
+    server.add_connection(respond(OK))
+    assert wire.request("GET", server.url("/")).status == 200
+''')
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=2)
+
+
+def test_variant_ids_exclude_the_impl_name(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_meta=SCENARIO_HEAD + '''
+import pytest
+from suites.harness import variant
+
+
+@scenario("demo.variants", refs=["RFC9112-6.3-p2-s8"], level=MUST, profile=WIRE)
+@pytest.mark.parametrize("x", [variant(1, id="one"), variant(2, id="two", level=MAY, refs=["RFC9112-2.2-p3-s1"])])
+@pytest.mark.parametrize("y", ["a", "b"])
+def test_variants(server, wire, x, y, scenario_info):
+    print(f"INFO {scenario_info.id} {scenario_info.level.name}")
+
+
+@scenario("demo.plain", refs=["RFC9112-6.3-p2-s8"], level=MUST, profile=WIRE)
+def test_plain(server, wire, scenario_info):
+    print(f"INFO {scenario_info.id} {scenario_info.level.name}")
+''')
+    copy = stdlib_copy(pytester)
+    result = pytester.runpytest("--impl=stdlib", f"--impl={copy}", "-s", "--junitxml=out.xml")
+    result.assert_outcomes(passed=10)
+    expected = {"demo.plain"} | {f"demo.variants[{y}-{x}]" for x in ("one", "two") for y in ("a", "b")}
+    printed = [match.split() for match in re.findall(r"INFO (\S+ \S+)", result.stdout.str())]
+    assert sorted(printed) == sorted([[scenario_id, "MAY" if "two" in scenario_id else "MUST"]
+                                      for scenario_id in expected for _ in ("stdlib", "stdcopy")])
+    tree = ET.parse(pytester.path / "out.xml")
+    properties = [(case.get("name"), prop.get("value"))
+                  for case in tree.iter("testcase") for prop in case.iter("property")
+                  if prop.get("name") == "scenario"]
+    assert ("test_variants[a-one-stdcopy]", "demo.variants[a-one]") in properties
+    assert ("test_plain[stdlib]", "demo.plain") in properties
+    assert {value for _, value in properties} == expected
+    assert len(properties) == 10
+
+
+# -- the per-scenario deadline ----------------------------------------------------------------------
+
+HANGING_MODULE = '''
+import threading
+from http.client import *
+from http.client import HTTPConnection as _HTTPConnection
+
+
+class HTTPConnection(_HTTPConnection):
+    def getresponse(self):
+        threading.Event().wait()  # never set: the client hangs
+'''
+
+
+def test_hanging_client_times_out_and_the_run_continues(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(h1x_hang=HANGING_MODULE)
+    pytester.makepyfile(test_hang=SCENARIO_HEAD + '''
+@scenario("demo.hang", refs=["RFC9112-6.3-p2-s8"], level=MUST, profile=WIRE)
+def test_a_hangs(server, wire):
+    server.add_connection(respond(OK))
+    wire.request("GET", server.url("/"))
+
+
+@scenario("demo.after-hang", refs=["http.client.HTTPConnection"], level=API_LEVEL, profile=API)
+def test_b_runs_after(client):
+    assert client.module.HTTPConnection.default_port == 80
+''')
+    result = pytester.runpytest_subprocess("--impl=h1x_hang", "--scenario-timeout=1", "-rA",
+                                           timeout=SUBPROCESS_TIMEOUT)
+    result.assert_outcomes(failed=1, passed=1)
+    result.stdout.fnmatch_lines(["E   *ScenarioTimeout: no result within 1 s*",
+                                 literal("FAILED test_hang.py::test_a_hangs[h1x_hang]") + " - *"])
+    result.stdout.fnmatch_lines([literal("PASSED test_hang.py::test_b_runs_after[h1x_hang]")])
+    assert result.duration < SUBPROCESS_TIMEOUT / 2
+
+
+def test_client_hanging_in_close_times_out_too(pytester: pytest.Pytester) -> None:
+    # A client whose close() hangs (say, it joins a stuck background thread) hangs in the
+    # fixture teardown, which must be bounded by the deadline too: "never a hung run".
+    pytester.makepyfile(h1x_hang_close=HANGING_MODULE.replace("getresponse", "close"))
+    pytester.makepyfile(test_hang=SCENARIO_HEAD + '''
+@scenario("demo.hang-close", refs=["http.client.HTTPConnection.close"], level=API_LEVEL, profile=API)
+def test_a_hangs_in_close(server, client):
+    server.add_connection(respond(OK))
+    conn = client.connect(server)
+    conn.request("GET", "/")
+    assert conn.getresponse().read() == b""
+
+
+@scenario("demo.after-hang", refs=["http.client.HTTPConnection"], level=API_LEVEL, profile=API)
+def test_b_runs_after(client):
+    assert client.module.HTTPConnection.default_port == 80
+''')
+    try:
+        result = pytester.runpytest_subprocess("--impl=h1x_hang_close", "--scenario-timeout=1", "-rA",
+                                               timeout=10)
+    except pytester.TimeoutExpired:
+        pytest.fail("the run hung in the teardown of a scenario whose client's close() never returns; "
+                    "--scenario-timeout does not cover fixture teardown", pytrace=False)
+    assert "ScenarioTimeout" in result.stdout.str()
+    result.stdout.fnmatch_lines([literal("PASSED test_hang.py::test_b_runs_after[h1x_hang_close]")])
+
+
+# -- --expect -------------------------------------------------------------------------------------
+
+
+def test_expect_listed_failing_scenario_is_xfailed(pytester: pytest.Pytester) -> None:
+    write_scenarios(pytester)
+    pytester.makefile(".txt", expect="# known breaches\ndemo.framing.invalid-length   first Content-Length wins\n")
+    result = pytester.runpytest("--expect=expect.txt")
+    assert by_scenario(outcomes(result), "stdlib") == {**STDLIB_OUTCOMES, "demo.framing.invalid-length": "xfailed"}
+    assert result.ret == pytest.ExitCode.OK
+
+
+def test_expect_listed_passing_scenario_fails_the_run(pytester: pytest.Pytester) -> None:
+    write_scenarios(pytester)
+    pytester.makefile(".txt", expect="demo.framing.invalid-length  known\n\ndemo.body.incomplete  was broken\n")
+    result = pytester.runpytest("--expect=expect.txt", "-rA")
+    assert by_scenario(outcomes(result), "stdlib") == {
+        **STDLIB_OUTCOMES, "demo.framing.invalid-length": "xfailed", "demo.body.incomplete": "failed"}
+    result.stdout.fnmatch_lines([
+        "[[]XPASS(strict)] listed in expect.txt:3: was broken (if it passes now, remove that line)",
+        literal("FAILED test_demo.py::test_body_incomplete[stdlib]") + " - *",
+    ])
+
+
+def test_expect_variant_id(pytester: pytest.Pytester) -> None:
+    write_scenarios(pytester)
+    pytester.makefile(".txt", expect="demo.body.ok[bytewise]  flaky server\n")
+    result = pytester.runpytest("--expect=expect.txt")
+    found = by_scenario(outcomes(result), "stdlib")
+    assert found["demo.body.ok[bytewise]"] == "failed"  # it passes: strict
+    assert found["demo.body.ok[whole]"] == "passed"
+
+
+def test_expect_unknown_id_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    write_scenarios(pytester)
+    pytester.makefile(".txt", expect="demo.body.ok[whole]  fine\ndemo.nothing.here  no such scenario\n")
+    assert_one_line_usage_error(pytester.runpytest("--expect=expect.txt"), "demo.nothing.here", "expect.txt:2")
+
+
+@pytest.mark.parametrize(("content", "fragments"), [
+    ("demo.body.incomplete  reason\ndemo.framing.invalid-length\n",
+     ["expect.txt:2", "demo.framing.invalid-length", "reason"]),
+    ("demo.body.incomplete  reason\n# comment\ndemo.body.incomplete  again\n",
+     ["expect.txt:3", "listed twice", "expect.txt:1"]),
+    ("Not/An/Id  reason\n", ["expect.txt:1", "Not/An/Id"]),
+], ids=["id-without-reason", "duplicate-id", "bad-id"])
+def test_expect_malformed_file(pytester: pytest.Pytester, content: str, fragments: list[str]) -> None:
+    write_scenarios(pytester)
+    pytester.makefile(".txt", expect=content)
+    assert_one_line_usage_error(pytester.runpytest("--expect=expect.txt"), *fragments)
+
+
+def test_expect_unreadable_file(pytester: pytest.Pytester) -> None:
+    write_scenarios(pytester)
+    assert_one_line_usage_error(pytester.runpytest("--expect=missing.txt"), "missing.txt", "cannot read")
+
+
+def test_expect_empty_file_changes_nothing(pytester: pytest.Pytester) -> None:
+    write_scenarios(pytester)
+    pytester.makefile(".txt", expect="")
+    with_file = pytester.runpytest("--expect=expect.txt")
+    without = pytester.runpytest()
+    assert outcomes(with_file) == outcomes(without)
+    assert by_scenario(outcomes(with_file), "stdlib") == STDLIB_OUTCOMES
+
+
+# -- server errors ----------------------------------------------------------------------------------
+
+
+def test_server_error_fails_the_scenario(pytester: pytest.Pytester) -> None:
+    # The script expects a second request on the connection; the client half-closes instead.
+    # Reading until EOF makes it deterministic: the server records its error before it closes.
+    pytester.makepyfile(test_server=SCENARIO_HEAD + '''
+import socket
+from servers import expect_request
+
+
+@scenario("demo.second-request", refs=["http.client.HTTPConnection.request"], level=API_LEVEL, profile=API)
+def test_no_second_request(server, client):
+    server.add_connection(respond(OK), expect_request())
+    conn = client.connect(server)
+    conn.request("GET", "/")
+    assert conn.getresponse().read() == b""
+    conn.sock.shutdown(socket.SHUT_WR)
+    assert conn.sock.recv(1) == b""
+''')
+    result = pytester.runpytest("-rA")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*the scripted server reported:*",
+                                 "*step 2 expect_request(): the client closed the connection after 0 bytes*"])
+
+
+SILENT_UNMET_SCRIPTS = SCENARIO_HEAD + '''
+from servers import expect_request
+
+
+@scenario("demo.never-connects", refs=["RFC9112-6.3-p2-s8"], level=MUST, profile=WIRE)
+def test_client_never_connects(server, wire):
+    server.add_connection(respond(OK))  # the client under test never makes this request
+
+
+@scenario("demo.no-second-request", refs=["http.client.HTTPConnection.request"], level=API_LEVEL, profile=API)
+def test_client_keeps_the_connection_idle(client, server):
+    server.add_connection(respond(OK), expect_request())  # the second request never comes
+    conn = client.connect(server)
+    conn.request("GET", "/")
+    assert conn.getresponse().read() == b""
+'''
+
+
+@pytest.mark.parametrize("test_name", ["test_client_never_connects", "test_client_keeps_the_connection_idle"])
+def test_unmet_script_expectation_is_not_a_pass(pytester: pytest.Pytester, test_name: str) -> None:
+    pytester.makepyfile(test_server=SILENT_UNMET_SCRIPTS)
+    result = pytester.runpytest("-k", test_name, "-rA")
+    outcomes_ = result.parseoutcomes()
+    assert "passed" not in outcomes_, (
+        f"{test_name} passed although its script expected a request the client never sent")
+    assert outcomes_.get("failed", 0) + outcomes_.get("errors", 0) == 1
+    assert "the scripted server reported" in result.stdout.str()
