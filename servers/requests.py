@@ -75,6 +75,26 @@ class RecordedRequest:
         return faults
 
 
+def field_lines(head: bytes) -> list[Header]:
+    """(name, value) for each field line of a raw request head, in order, names as sent.
+
+    Values lose their surrounding whitespace (RFC 9112 5: OWS is not part of the value); an
+    obs-fold continuation line is joined to the previous value with one space.
+    """
+    lines = head.split(b"\r\n")[1:]
+    fields: list[Header] = []
+    for line in lines:
+        if not line:
+            break
+        if line[:1] in (b" ", b"\t") and fields:
+            name, value = fields[-1]
+            fields[-1] = (name, value + b" " + line.strip(b" \t"))
+            continue
+        name, _, value = line.partition(b":")
+        fields.append((name, value.strip(b" \t")))
+    return fields
+
+
 def _as_bytes(text: bytes | str) -> bytes:
     return text.encode("latin-1") if isinstance(text, str) else text
 
@@ -92,6 +112,7 @@ class RequestParser:
         self._fed = bytearray()
         self.request = RecordedRequest()
         self.head_done = False
+        self._chunked = False
 
     def feed(self, data: bytes) -> None:
         self._fed += data
@@ -120,11 +141,12 @@ class RequestParser:
                 if isinstance(event, h11.Request):
                     request.method, request.target = bytes(event.method), bytes(event.target)
                     request.http_version = bytes(event.http_version)
-                    request.headers = [(bytes(k), bytes(v)) for k, v in event.headers.raw_items()]
+                    self._chunked = any(b"chunked" in value.lower() for name, value in event.headers
+                                        if name == b"transfer-encoding")
                     self.head_done = True
                 elif isinstance(event, h11.Data):
                     request.body += bytes(event.data)
-                    if self._is_chunked():
+                    if self._chunked:
                         self._add_chunk_data(bytes(event.data), event.chunk_start)
                 elif isinstance(event, h11.EndOfMessage):
                     request.trailers = [(bytes(k), bytes(v)) for k, v in event.headers.raw_items()]
@@ -140,9 +162,6 @@ class RequestParser:
             self._finish()
             return True
 
-    def _is_chunked(self) -> bool:
-        return any(b"chunked" in v.lower() for v in self.request.header_values(b"transfer-encoding"))
-
     def _add_chunk_data(self, data: bytes, chunk_start: bool) -> None:
         if chunk_start or not self.request.chunks:
             self.request.chunks.append(data)
@@ -151,6 +170,10 @@ class RequestParser:
 
     def _finish(self) -> None:
         self.request.raw = bytes(self._fed[: len(self._fed) - len(self.leftover())])
+        # The field lines come from the raw head, not from h11's view of it: h11 merges repeated
+        # identical Content-Length lines and drops everything when it rejects the head, and a
+        # scenario must see exactly which lines the client sent.
+        self.request.headers = field_lines(self.request.head)
 
     def leftover(self) -> bytes:
         """Bytes received beyond the end of this request (the start of the next one)."""

@@ -14,7 +14,6 @@ import ssl
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
-from urllib.parse import urlsplit
 
 from suites.harness.wire import (
     FEATURE_CUSTOM_METHODS,
@@ -43,6 +42,21 @@ _KIND_BY_NAME: list[tuple[str, ErrorKind]] = [
 ]
 
 
+def split_url(url: str) -> tuple[str, str, str]:
+    """scheme, authority and request target of a URL, the target exactly as written.
+
+    Not urllib.parse: it strips CR, LF and TAB and would hide from the module under test the very
+    characters that URL-injection scenarios give it. An empty path stays empty (adding "/" is the
+    client's job, RFC 9112 3.2.1); only the fragment, which never goes on the wire, is dropped.
+    """
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        raise ValueError(f"not an absolute URL: {url!r}")
+    authority_end = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
+    target = rest[authority_end:].partition("#")[0]
+    return scheme.lower(), rest[:authority_end], target
+
+
 class _HeaderPairs:
     """Header pairs that http.client's request() can take in place of a dict, duplicates and all.
 
@@ -63,16 +77,15 @@ class _Session(WireSession):
     def __init__(self, module: ModuleType, timeout: float) -> None:
         self._module = module
         self._timeout = timeout
-        self._connections: dict[tuple[str, str, int | None], Any] = {}
+        self._connections: dict[tuple[str, str], Any] = {}
 
     def send(self, request: WireRequest) -> Response:
-        url = urlsplit(request.url)
-        key = (url.scheme, url.hostname or "", url.port)
+        scheme, netloc, target = split_url(request.url)
+        key = (scheme, netloc)
         conn = self._connections.get(key)
         if conn is None:
-            conn = self._open(url.scheme, url.netloc)
+            conn = self._open(scheme, netloc)
             self._connections[key] = conn
-        target = (url.path or "/") + (f"?{url.query}" if url.query else "")
         try:
             try:
                 conn.request(request.method, target, body=request.body,
