@@ -72,6 +72,9 @@ class ServerConnection:
         stopping: threading.Event,
         timeout: float,
     ) -> None:
+        # Non-blocking, so that a send larger than the socket buffers, to a client that does not
+        # read, cannot block inside the kernel where the wake-up socket cannot end it.
+        sock.setblocking(False)
         self.sock = sock
         self.record = record
         self.timeout = timeout  # default bound for a step waiting on the client
@@ -97,6 +100,8 @@ class ServerConnection:
                 raise ScriptError(f"the client sent nothing for {timeout} s")
             try:
                 data = self.sock.recv(RECV_SIZE)
+            except BlockingIOError:  # woken without data after all
+                continue
             except ConnectionResetError:
                 self.record.client_reset = True
                 data = b""
@@ -116,6 +121,8 @@ class ServerConnection:
                 raise ServerShutdown
             try:
                 sent = self.sock.send(view)
+            except BlockingIOError:
+                continue
             except (BrokenPipeError, ConnectionResetError) as exc:
                 self.record.events.append(f"send failed, client gone: {type(exc).__name__}")
                 self.record.client_reset = True

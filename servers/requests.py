@@ -60,6 +60,11 @@ class RecordedRequest:
         return [key for key, _ in self.headers]
 
     @property
+    def field_lines(self) -> list[bytes]:
+        """The raw field lines of the head as sent, without the request line and the blank line."""
+        return raw_field_lines(self.head)
+
+    @property
     def head(self) -> bytes:
         """The raw request line and header section, up to and including the blank line."""
         end = self.raw.find(b"\r\n\r\n")
@@ -75,17 +80,19 @@ class RecordedRequest:
         return faults
 
 
+def raw_field_lines(head: bytes) -> list[bytes]:
+    end = head.find(b"\r\n\r\n")
+    return (head if end < 0 else head[:end]).split(b"\r\n")[1:]
+
+
 def field_lines(head: bytes) -> list[Header]:
     """(name, value) for each field line of a raw request head, in order, names as sent.
 
     Values lose their surrounding whitespace (RFC 9112 5: OWS is not part of the value); an
     obs-fold continuation line is joined to the previous value with one space.
     """
-    lines = head.split(b"\r\n")[1:]
     fields: list[Header] = []
-    for line in lines:
-        if not line:
-            break
+    for line in raw_field_lines(head):
         if line[:1] in (b" ", b"\t") and fields:
             name, value = fields[-1]
             fields[-1] = (name, value + b" " + line.strip(b" \t"))
@@ -113,6 +120,7 @@ class RequestParser:
         self.request = RecordedRequest()
         self.head_done = False
         self._chunked = False
+        self._in_chunk = False  # inside a chunk whose data came in several Data events
 
     def feed(self, data: bytes) -> None:
         self._fed += data
@@ -147,7 +155,7 @@ class RequestParser:
                 elif isinstance(event, h11.Data):
                     request.body += bytes(event.data)
                     if self._chunked:
-                        self._add_chunk_data(bytes(event.data), event.chunk_start)
+                        self._add_chunk_data(bytes(event.data), event.chunk_end)
                 elif isinstance(event, h11.EndOfMessage):
                     request.trailers = [(bytes(k), bytes(v)) for k, v in event.headers.raw_items()]
                     request.complete = True
@@ -162,11 +170,14 @@ class RequestParser:
             self._finish()
             return True
 
-    def _add_chunk_data(self, data: bytes, chunk_start: bool) -> None:
-        if chunk_start or not self.request.chunks:
-            self.request.chunks.append(data)
-        else:
+    def _add_chunk_data(self, data: bytes, chunk_end: bool) -> None:
+        # h11's chunk_start is unreliable when a size line arrives apart from its data (the next
+        # Data event then says chunk_start=False); chunk_end always marks a chunk's last piece.
+        if self._in_chunk:
             self.request.chunks[-1] += data
+        else:
+            self.request.chunks.append(data)
+        self._in_chunk = not chunk_end
 
     def _finish(self) -> None:
         self.request.raw = bytes(self._fed[: len(self._fed) - len(self.leftover())])

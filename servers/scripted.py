@@ -108,6 +108,11 @@ class ScriptedServer:
         """Every request received, over all connections, in accept order."""
         return [request for record in self.connections for request in record.requests]
 
+    @property
+    def bytes_received(self) -> int:
+        """How many bytes the server received, over all connections (0: the client sent nothing)."""
+        return sum(len(record.received) for record in self.connections)
+
     def connection(self, index: int) -> ConnectionRecord:
         """The record of the index-th accepted connection, with a clear failure if there is none."""
         if index >= len(self.connections):

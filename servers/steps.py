@@ -44,7 +44,8 @@ BYTEWISE = Delivery("bytewise")
 
 def split_at(*offsets: int) -> Delivery:
     """Deliver in segments cut at the given byte offsets."""
-    return Delivery("split@" + ",".join(map(str, offsets)), tuple(sorted(offsets)))
+    cuts = tuple(sorted(offsets))
+    return Delivery("split@" + ",".join(map(str, cuts)), cuts)
 
 
 class Step:
@@ -95,6 +96,7 @@ class ExpectBody(Step):
         if parser is None:
             raise ScriptError("expect_body() needs an earlier expect_request(body=False)")
         conn.parser = None
+        conn.pending = b""  # the bytes past the head are already in this parser's buffer
         _parse(conn, parser, want_body=True, timeout=self.timeout)
         if parser.request.error is not None:
             raise ScriptError(f"the client sent a request body that h11 rejects: {parser.request.error}")

@@ -42,21 +42,10 @@ TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 FIELD_LINE = re.compile(TOKEN + rb":[ \t]*(?:[\x21-\x7e\x80-\xff](?:[ \t\x21-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?)?[ \t]*")
 
 
-def field_lines(raw: bytes) -> list[bytes]:
-    """The field lines of a request head (without the request line and the final empty line)."""
-    head = raw[: raw.find(b"\r\n\r\n")]
-    return head.split(b"\r\n")[1:]
 
 
-def raw_values(raw: bytes, name: bytes) -> list[bytes]:
-    """Every value of field `name` as sent, read from the raw head (h11 collapses repeated
-    identical Content-Length lines, so the parsed headers can hide a duplicate)."""
-    lines = [line.split(b":", 1) for line in field_lines(raw)]
-    return [parts[1].strip(b" \t") for parts in lines if len(parts) == 2 and parts[0].lower() == name]
 
 
-def nothing_received(server) -> bool:
-    return not any(record.received for record in server.connections)
 
 
 def skip_without_ipv6() -> None:
@@ -247,7 +236,7 @@ def test_content_length(server, wire, method, body, length):
     server.add_connection(respond(OK))
     expect_response(wire.request(method, server.url("/"), body=body))
     sent = server.requests[0]
-    lengths = raw_values(sent.raw, b"content-length")
+    lengths = sent.header_values(b"content-length")
     assert sent.header_values("transfer-encoding") == [], "a body of known length is not sent chunked"
     if length is None:
         assert lengths == [], (
@@ -322,9 +311,9 @@ def test_putheader(server, client, calls, lines):
         conn.putheader(name, value)
     conn.endheaders()
     conn.getresponse().read()
-    assert field_lines(server.requests[0].raw)[1:] == lines, (
+    assert server.requests[0].field_lines[1:] == lines, (
         "putheader(name, value) sends one line 'name: value' (str encoded Latin-1, int as decimal, bytes "
-        f"as is); expected {lines}, sent {field_lines(server.requests[0].raw)[1:]}")
+        f"as is); expected {lines}, sent {server.requests[0].field_lines[1:]}")
 
 
 @scenario("request.headers.putheader.multiple-values", refs=["RFC9112-5.2-p3-s1", "http.client.HTTPConnection.putheader"],
@@ -343,7 +332,7 @@ def test_putheader_multiple_values(server, client, values):
     conn.endheaders()
     conn.getresponse().read()
     sent = server.requests[0]
-    folded = [line for line in field_lines(sent.raw) if line[:1] in (b" ", b"\t")]
+    folded = [line for line in sent.field_lines if line[:1] in (b" ", b"\t")]
     assert not folded, (
         "RFC 9112 5.2: a sender MUST NOT generate line folding (obs-fold); putheader() with several values "
         f"sent continuation lines {folded}")
@@ -364,7 +353,7 @@ def test_head_syntax(server, wire, method, headers, body):
     assert head.endswith(b"\r\n\r\n") and head.count(b"\r\n\r\n") == 1
     assert b"\r" not in head.replace(b"\r\n", b"") and b"\n" not in head.replace(b"\r\n", b""), (
         f"RFC 9112 2.2: every line ends with CRLF, no bare CR or LF; head {head!r}")
-    bad = [line for line in field_lines(server.requests[0].raw) if not FIELD_LINE.fullmatch(line)]
+    bad = [line for line in server.requests[0].field_lines if not FIELD_LINE.fullmatch(line)]
     assert not bad, f"RFC 9110 5: field-line = field-name ':' OWS field-value OWS; malformed lines {bad}"
 
 
@@ -404,7 +393,7 @@ def test_value_refused(server, wire, value, refused):
         expect_response(outcome)
         assert server.requests[0].header("x-value") == value.encode()
         return
-    assert nothing_received(server), (
+    assert not server.bytes_received, (
         "RFC 9110 5.5 / RFC 9112 5.2: a field value with CR, LF, NUL or obs-fold does not match the grammar "
         f"and must be refused before sending (CVE-2016-5699); the server received "
         f"{bytes(server.connections[0].received)!r}")
@@ -429,7 +418,7 @@ def test_name_refused(server, wire, name, refused):
         expect_response(outcome)
         assert server.requests[0].header(name) == b"v"
         return
-    assert nothing_received(server), (
+    assert not server.bytes_received, (
         "RFC 9110 5.1: field-name = token; a name with a colon, whitespace or a control character must be "
         f"refused before sending; the server received {bytes(server.connections[0].received)!r}")
     expect_failure(outcome, ErrorKind.INVALID_INPUT)
@@ -469,4 +458,4 @@ def _check_refused(server, client, how, name, value, refused):
         raise AssertionError(
             f"RFC 9110 5: field {name!r}: {value!r} does not match the field-line grammar; {how}() must raise "
             f"ValueError before anything is sent, the client sent {server.requests[0].head!r}")
-    assert nothing_received(server), f"the server received {bytes(server.connections[0].received)!r}"
+    assert not server.bytes_received, f"the server received {bytes(server.connections[0].received)!r}"

@@ -52,9 +52,6 @@ def exchange(conn, method, url, **kwargs):
     return response
 
 
-def nothing_received(server) -> bool:
-    """True if no connection to the server carried a single byte."""
-    return not any(record.received for record in server.connections)
 
 
 # -- method -----------------------------------------------------------------------------------------
@@ -118,7 +115,7 @@ def test_method_refused(server, wire, method, refused):
         expect_response(outcome)
         assert request_line(server.requests[0].raw) == b"GET / HTTP/1.1\r\n"
         return
-    assert nothing_received(server), (
+    assert not server.bytes_received, (
         "RFC 9110 2.2 / 9.1: a method is a token; a method with CR, LF, SP or another control character "
         f"must be refused before anything is sent, the server received {server.connections[0].received!r}")
     expect_failure(outcome, ErrorKind.INVALID_INPUT)
@@ -160,7 +157,7 @@ def test_method_refused_api(server, client, method, refused, how):
         raise AssertionError(
             f"RFC 9110 9.1: a method is a token; {method!r} must raise ValueError in {how}() before anything "
             f"is sent, the client sent {server.requests[0].raw!r}")
-    assert nothing_received(server), f"the server received {server.connections[0].received!r}"
+    assert not server.bytes_received, f"the server received {server.connections[0].received!r}"
 
 
 # -- request-target -------------------------------------------------------------------------------
@@ -235,7 +232,7 @@ def test_target_refused(server, wire, path, refused):
         expect_response(outcome)
         assert server.requests[0].target == path.encode()
         return
-    assert nothing_received(server), (
+    assert not server.bytes_received, (
         "RFC 9110 2.2: a sender MUST NOT generate a request-target that does not match the grammar; a "
         f"URL with a space or control character must be refused before sending (CVE-2019-9740), the "
         f"server received {server.connections[0].received!r}")
@@ -281,7 +278,7 @@ def test_target_refused_api(server, client, url, refused, how):
         raise AssertionError(
             f"a URL with a space or control character must raise InvalidURL in {how}() before anything is "
             f"sent (CVE-2019-9740), the client sent {server.requests[0].raw!r}")
-    assert nothing_received(server), f"the server received {server.connections[0].received!r}"
+    assert not server.bytes_received, f"the server received {server.connections[0].received!r}"
 
 
 # -- version and framing of the head --------------------------------------------------------------

@@ -128,8 +128,12 @@ WIRE_ADAPTER = MiniAdapter()
 @pytest.fixture(autouse=True)
 def _strict_inner_runs(pytester: pytest.Pytester) -> None:
     # The inner runs have their own rootdir: give them the project's strictness too. They do not
-    # need hypothesis, whose plugin would re-import it (1.5 s) in every in-process run.
-    pytester.makeini("[pytest]\nfilterwarnings = error\nxfail_strict = true\n"
+    # need hypothesis, whose plugin would re-import it (1.5 s) in every in-process run. When the
+    # outer run has already imported the plugin (tests/ and suites/ in one run), pytest cannot
+    # assert-rewrite it again and says so: that warning is about the outer run, not the inner.
+    pytester.makeini("[pytest]\nfilterwarnings =\n    error\n"
+                     "    ignore:Module already imported so cannot be rewritten:pytest.PytestAssertRewriteWarning\n"
+                     "xfail_strict = true\n"
                      "addopts = --strict-markers -p no:hypothesispytest -p no:cacheprovider\n")
 
 
@@ -647,7 +651,7 @@ def test_expect_empty_file_changes_nothing(pytester: pytest.Pytester) -> None:
 def test_server_error_fails_the_scenario(pytester: pytest.Pytester) -> None:
     # The script expects a second request on the connection; the client half-closes instead.
     # Reading until EOF makes it deterministic: the server records its error before it closes.
-    pytester.makepyfile(test_server=SCENARIO_HEAD + '''
+    pytester.makepyfile(test_scripted_demo=SCENARIO_HEAD + '''
 import socket
 from servers import expect_request
 
@@ -687,7 +691,7 @@ def test_client_keeps_the_connection_idle(client, server):
 
 @pytest.mark.parametrize("test_name", ["test_client_never_connects", "test_client_keeps_the_connection_idle"])
 def test_unmet_script_expectation_is_not_a_pass(pytester: pytest.Pytester, test_name: str) -> None:
-    pytester.makepyfile(test_server=SILENT_UNMET_SCRIPTS)
+    pytester.makepyfile(test_scripted_demo=SILENT_UNMET_SCRIPTS)
     result = pytester.runpytest("-k", test_name, "-rA")
     outcomes_ = result.parseoutcomes()
     assert "passed" not in outcomes_, (
