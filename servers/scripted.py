@@ -17,6 +17,7 @@ from __future__ import annotations
 import select
 import socket
 import threading
+import time
 from collections.abc import Callable, Sequence
 from types import TracebackType
 
@@ -121,8 +122,9 @@ class ScriptedServer:
         return self.connections[index]
 
     def wait_idle(self, timeout: float = DEFAULT_JOIN_DEADLINE) -> bool:
-        """Wait until every accepted connection's script and drain have ended."""
-        return all(record.wait_finished(timeout) for record in list(self.connections))
+        """Wait at most `timeout` seconds in all for every accepted connection to end its script."""
+        deadline = time.monotonic() + timeout
+        return all(record.wait_finished(max(0.0, deadline - time.monotonic())) for record in list(self.connections))
 
     def check(self) -> None:
         """Raise ServerError now if anything went wrong in the server's threads."""

@@ -32,7 +32,7 @@ class Delivery:
         if self.offsets is None:
             return [data[i : i + 1] for i in range(len(data))] or [b""]
         cuts = [0, *(o for o in self.offsets if 0 < o < len(data)), len(data)]
-        return [data[a:b] for a, b in zip(cuts, cuts[1:])] or [b""]
+        return [data[a:b] for a, b in zip(cuts, cuts[1:], strict=False)] or [b""]
 
     def __str__(self) -> str:
         return self.name

@@ -19,7 +19,7 @@ from servers import ScriptedServer, ServerError
 from suites.harness import expectations
 from suites.harness.deadline import deadline
 from suites.harness.fixtures import ApiClient, WireClient
-from suites.harness.impls import ImplError, Implementation, resolve_all
+from suites.harness.impls import Implementation, ImplError, resolve_all
 from suites.harness.scenario import MARKER, VARIANT_MARKER, Profile, ScenarioInfo, check
 from suites.harness.wire import Unsupported
 

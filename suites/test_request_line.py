@@ -27,7 +27,6 @@ from suites.harness import (
     expect_failure,
     expect_response,
     scenario,
-    variant,
 )
 from suites.harness.wire import FEATURE_CUSTOM_METHODS
 

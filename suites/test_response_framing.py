@@ -18,7 +18,6 @@ Response scenarios run with the response delivered whole and byte by byte (`@eac
 from __future__ import annotations
 
 import gzip
-from dataclasses import dataclass
 
 import pytest
 
@@ -31,50 +30,16 @@ from suites.harness import (
     WIRE,
     ErrorKind,
     Response,
+    body,
+    check,
     each_delivery,
     expect_response,
+    fails,
     scenario,
     variant,
 )
 
 PROTOCOL, INCOMPLETE = ErrorKind.PROTOCOL, ErrorKind.INCOMPLETE
-
-
-@dataclass(frozen=True)
-class Expect:
-    """What a row accepts: a response whose body is one of `bodies`, or a failure of one of `kinds`."""
-
-    bodies: tuple[bytes, ...] = ()
-    kinds: tuple[ErrorKind, ...] = ()
-
-    def describe(self) -> str:
-        parts = [f"a response with body {' or '.join(repr(b) for b in self.bodies)}"] if self.bodies else []
-        parts += [f"a failure of kind {' or '.join(k.value for k in self.kinds)}"] if self.kinds else []
-        return " or ".join(parts)
-
-
-def body(*bodies: bytes, or_fails: tuple[ErrorKind, ...] = ()) -> Expect:
-    return Expect(bodies, or_fails)
-
-
-def fails(*kinds: ErrorKind) -> Expect:
-    return Expect((), kinds)
-
-
-def check(outcome, expect: Expect, rule: str, sent: bytes) -> None:
-    """Assert that the outcome is one the row accepts; the message quotes the rule and what was sent."""
-    shown = sent if len(sent) <= 160 else sent[:160] + b"..."
-    if isinstance(outcome, Response):
-        if not expect.bodies:
-            raise AssertionError(f"{rule}\nexpected {expect.describe()}, but the client accepted the response: "
-                                 f"status {outcome.status}, body {outcome.body[:200]!r}\nsent: {shown!r}")
-        if outcome.body not in expect.bodies:
-            raise AssertionError(f"{rule}\nexpected {expect.describe()}, got body {outcome.body[:200]!r}\n"
-                                 f"sent: {shown!r}")
-        return
-    if outcome.kind not in expect.kinds:
-        raise AssertionError(f"{rule}\nexpected {expect.describe()}, the client failed with {outcome}\n"
-                             f"sent: {shown!r}")
 
 
 CHUNKED_HEAD = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"

@@ -739,7 +739,7 @@ def test_close_while_a_step_awaits_the_client_is_reported() -> None:
     server = ScriptedServer()
     server.add_connection(call(signal(started[0])), expect_request())
     server.add_connection(expect_request(body=False), call(signal(started[1])), expect_body())
-    with connect(server) as first, connect(server) as second:
+    with connect(server), connect(server) as second:
         second.sendall(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 9\r\n\r\npart")  # body unfinished
         assert all(event.wait(TIMEOUT) for event in started)
         with pytest.raises(ServerError) as raised:

@@ -16,13 +16,25 @@ from suites.harness.scenario import (
     scenario,
     variant,
 )
-from suites.harness.wire import ErrorKind, Failure, Outcome, Response, expect_failure, expect_response
+from suites.harness.wire import (
+    ErrorKind,
+    Expected,
+    Failure,
+    Outcome,
+    Response,
+    body,
+    check,
+    expect_failure,
+    expect_response,
+    fails,
+)
 
 # Response scenarios run with the response delivered whole and one byte per segment: a client's
 # result must not depend on how the bytes arrive.
 each_delivery = pytest.mark.parametrize("delivery", [WHOLE, BYTEWISE], ids=str)
 
 __all__ = [
-    "API", "API_LEVEL", "MAY", "MUST", "SHOULD", "WIRE", "ErrorKind", "Failure", "Level", "Outcome",
-    "Profile", "Response", "ScenarioInfo", "each_delivery", "expect_failure", "expect_response", "scenario", "variant",
+    "API", "API_LEVEL", "MAY", "MUST", "SHOULD", "WIRE", "ErrorKind", "Expected", "Failure", "Level",
+    "Outcome", "Profile", "Response", "ScenarioInfo", "body", "check", "each_delivery", "expect_failure",
+    "expect_response", "fails", "scenario", "variant",
 ]

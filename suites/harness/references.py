@@ -46,7 +46,7 @@ DOCUMENTED_API: frozenset[str] = frozenset(
     HTTPException NotConnected InvalidURL UnknownProtocol UnknownTransferEncoding
     UnimplementedFileMode IncompleteRead ImproperConnectionState CannotSendRequest
     CannotSendHeader ResponseNotReady BadStatusLine LineTooLong RemoteDisconnected
-    HTTP_PORT HTTPS_PORT responses HTTPStatus
+    HTTP_PORT HTTPS_PORT responses
     HTTPConnection.request HTTPConnection.getresponse HTTPConnection.set_debuglevel
     HTTPConnection.set_tunnel HTTPConnection.get_proxy_response_headers HTTPConnection.connect
     HTTPConnection.close HTTPConnection.blocksize HTTPConnection.putrequest

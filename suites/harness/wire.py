@@ -87,6 +87,49 @@ def expect_failure(outcome: Outcome, *kinds: ErrorKind) -> Failure:
     return outcome
 
 
+@dataclass(frozen=True)
+class Expected:
+    """The outcomes a table row accepts: a response with one of `bodies`, or a failure of one of `kinds`.
+
+    Where an RFC allows two behaviours (identical Content-Length values MAY be collapsed, so "5, 5"
+    gives the body or an error), a row lists both and either passes.
+    """
+
+    bodies: tuple[bytes, ...] = ()
+    kinds: tuple[ErrorKind, ...] = ()
+
+    def describe(self) -> str:
+        parts = [f"a response with body {' or '.join(repr(b) for b in self.bodies)}"] if self.bodies else []
+        parts += [f"a failure of kind {' or '.join(k.value for k in self.kinds)}"] if self.kinds else []
+        return " or ".join(parts)
+
+
+def body(*bodies: bytes, or_fails: tuple[ErrorKind, ...] = ()) -> Expected:
+    """Accept a response with one of these bodies (or, with `or_fails`, those failures)."""
+    return Expected(bodies, or_fails)
+
+
+def fails(*kinds: ErrorKind) -> Expected:
+    """Accept only a failure of one of these kinds."""
+    return Expected((), kinds)
+
+
+def check(outcome: Outcome, expected: Expected, rule: str, sent: bytes) -> None:
+    """Assert that `outcome` is one `expected` accepts; the message quotes the rule and what was sent."""
+    shown = sent if len(sent) <= 160 else sent[:160] + b"..."
+    if isinstance(outcome, Response):
+        if not expected.bodies:
+            raise AssertionError(f"{rule}\nexpected {expected.describe()}, but the client accepted the "
+                                 f"response: status {outcome.status}, body {outcome.body[:200]!r}\nsent: {shown!r}")
+        if outcome.body not in expected.bodies:
+            raise AssertionError(f"{rule}\nexpected {expected.describe()}, got body {outcome.body[:200]!r}\n"
+                                 f"sent: {shown!r}")
+        return
+    if outcome.kind not in expected.kinds:
+        raise AssertionError(f"{rule}\nexpected {expected.describe()}, the client failed with {outcome}\n"
+                             f"sent: {shown!r}")
+
+
 class WireSession(abc.ABC):
     """A client session: requests made through it may share (reuse) connections."""
 
