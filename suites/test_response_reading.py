@@ -287,7 +287,9 @@ CHUNKED_HEAD = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
     pytest.param(CL_HEAD, 0, b"", 10, id="content-length-no-body"),
     pytest.param(CL_HEAD + b"hello", 2, b"llo", 5, id="content-length-short-after-read-2"),
     pytest.param(CHUNKED_HEAD + b"5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n", 0, None, None, id="chunked-complete"),
-    pytest.param(CHUNKED_HEAD + b"5\r\nhello\r\n5\r\nwor", 0, b"hello", None, id="chunked-cut-in-chunk"),
+    # Whether the received part of a cut chunk is in .partial is not documented: either is accepted.
+    pytest.param(CHUNKED_HEAD + b"5\r\nhello\r\n5\r\nwor", 0, (b"hello", b"hellowor"), None,
+                 id="chunked-cut-in-chunk"),
     pytest.param(CHUNKED_HEAD + b"5\r\nhello\r\n", 0, b"hello", None, id="chunked-no-last-chunk"),
 ])
 @each_delivery
@@ -302,9 +304,10 @@ def test_incomplete_read_all(server, client, raw, read_first, partial, expected,
         return
     with pytest.raises(client.module.IncompleteRead) as caught:
         response.read()
-    assert caught.value.partial == partial, (
-        f"IncompleteRead.partial holds the bytes received by this read(): expected {partial!r}, "
-        f"got {caught.value.partial!r}")
+    accepted = partial if isinstance(partial, tuple) else (partial,)
+    assert caught.value.partial in accepted, (
+        f"IncompleteRead.partial holds the bytes received by this read(): expected "
+        f"{' or '.join(map(repr, accepted))}, got {caught.value.partial!r}")
     if expected is not None:
         assert caught.value.expected == expected, (
             f"IncompleteRead.expected is the number of announced bytes still missing: expected {expected}, "

@@ -27,7 +27,7 @@ from suites.harness.api_adapter import HTTPClientAPIAdapter
 from suites.harness.wire import WireAdapter
 
 ENTRY_POINT_GROUP = "h1conform.implementations"
-BUILTINS = {"stdlib": "http.client"}
+BUILTINS = {"stdlib": "http.client", "reference": "reference"}
 
 
 class ImplError(Exception):

@@ -1,0 +1,252 @@
+"""Where a response body ends (RFC 9112 6.3) and how to read it: by length, chunked, or until close.
+
+Each body kind reads from the response's buffered socket file and knows when it is complete.
+A body that ends early raises IncompleteRead (RFC 9112 8: the client "MUST record the message as
+incomplete"), whichever read method met the end, and memory only ever grows with the data that
+actually arrived, whatever length the server announced (CVE-2025-13836).
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Protocol
+
+from reference._errors import IncompleteRead, InvalidResponse, TooManyHeaders
+from reference._headers import MAX_HEADERS, read_fields, read_line
+from reference._syntax import CHUNK_SIZE, OWS
+
+# A read of a known length first takes this much, then doubles: a server announcing 2**62 bytes
+# and sending five makes the client allocate about one step, not the announced length.
+FIRST_READ_STEP = 1 << 20
+
+
+class BufferedFile(Protocol):
+    def read(self, size: int | None = -1, /) -> bytes: ...
+    def read1(self, size: int = -1, /) -> bytes: ...
+    def readinto(self, buffer: memoryview, /) -> int: ...
+    def readline(self, size: int = -1, /) -> bytes: ...
+    def peek(self, size: int = 0, /) -> bytes: ...
+
+
+class Body:
+    """A response body as it is read: subclasses implement one framing."""
+
+    done = False
+
+    def read(self, fp: BufferedFile, amt: int | None) -> bytes:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def readinto(self, fp: BufferedFile, buffer: memoryview) -> int:
+        data = self.read(fp, len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def read1(self, fp: BufferedFile, amt: int) -> bytes:
+        return self.read(fp, amt)
+
+    def peek(self, fp: BufferedFile) -> bytes:
+        return b""
+
+
+class NoBody(Body):
+    """HEAD, 1xx, 204, 304 and 2xx to CONNECT: no content, whatever the framing headers say."""
+
+    done = True
+
+    def read(self, fp: BufferedFile, amt: int | None) -> bytes:
+        return b""
+
+
+class LengthBody(Body):
+    """Content-Length: exactly `remaining` more octets."""
+
+    def __init__(self, length: int) -> None:
+        self.remaining = length
+        self.done = length == 0
+
+    def read(self, fp: BufferedFile, amt: int | None) -> bytes:
+        wanted = self.remaining if amt is None or amt < 0 else min(amt, self.remaining)
+        data = read_upto(fp, wanted)
+        self._advance(len(data), data, wanted)
+        return data
+
+    def readinto(self, fp: BufferedFile, buffer: memoryview) -> int:
+        wanted = min(len(buffer), self.remaining)
+        count = fp.readinto(buffer[:wanted])
+        self._advance(count, bytes(buffer[:count]) if count < wanted else b"", wanted)
+        return count
+
+    def read1(self, fp: BufferedFile, amt: int) -> bytes:
+        # read1 may return less than asked: never ask more than a read step, whatever was announced.
+        wanted = min(self.remaining if amt < 0 else amt, self.remaining, FIRST_READ_STEP)
+        data = fp.read1(wanted) if wanted else b""
+        if wanted and not data:
+            self._advance(0, b"", wanted)
+        self.remaining -= len(data)
+        self.done = self.remaining == 0
+        return data
+
+    def peek(self, fp: BufferedFile) -> bytes:
+        return fp.peek()[: self.remaining] if self.remaining else b""
+
+    def _advance(self, count: int, partial: bytes, wanted: int) -> None:
+        expected = self.remaining - count
+        self.remaining = expected
+        self.done = expected == 0
+        if count < wanted:
+            # RFC 9112 6.3: "If the sender closes the connection ... before the indicated number
+            # of octets are received, the recipient MUST consider the message to be incomplete".
+            raise IncompleteRead(partial, expected)
+
+
+def read_upto(fp: BufferedFile, wanted: int) -> bytes:
+    """`wanted` octets, fewer only at EOF, allocating no more than what arrives (roughly)."""
+    return fp.read(wanted) if wanted <= FIRST_READ_STEP else _read_growing(fp, wanted)
+
+
+def _read_growing(fp: BufferedFile, wanted: int) -> bytes:
+    """Read `wanted` octets (or up to EOF) into a buffer that doubles as data arrives.
+
+    BytesIO.getvalue() hands back its buffer without a copy when it is exactly full, so a large
+    body costs no more copies than one read of a preallocated buffer would.
+    """
+    buffer = io.BytesIO()
+    got = size = 0
+    while got < wanted:
+        if got == size:
+            size = min(wanted, max(2 * size, FIRST_READ_STEP))
+            buffer.seek(size - 1)
+            buffer.write(b"\0")
+        with buffer.getbuffer() as view:
+            count = fp.readinto(view[got:size])
+        if not count:
+            buffer.truncate(got)
+            break
+        got += count
+    return buffer.getvalue()
+
+
+class UntilCloseBody(Body):
+    """No Content-Length, no chunked: the body is whatever comes until the server closes."""
+
+    def read(self, fp: BufferedFile, amt: int | None) -> bytes:
+        if amt == 0:
+            return b""
+        data = fp.read() if amt is None or amt < 0 else fp.read(amt)
+        if not data or amt is None or amt < 0:
+            self.done = True
+        return data
+
+    def readinto(self, fp: BufferedFile, buffer: memoryview) -> int:
+        count = fp.readinto(buffer)
+        self.done = count == 0 and len(buffer) > 0
+        return count
+
+    def read1(self, fp: BufferedFile, amt: int) -> bytes:
+        data = fp.read1(amt)
+        self.done = not data and amt != 0
+        return data
+
+    def peek(self, fp: BufferedFile) -> bytes:
+        return fp.peek()
+
+
+class ChunkedBody(Body):
+    """Transfer-Encoding: chunked (RFC 9112 7.1).
+
+        chunked-body = *chunk last-chunk trailer-section CRLF
+        chunk        = chunk-size [ chunk-ext ] CRLF chunk-data CRLF
+        last-chunk   = 1*("0") [ chunk-ext ] CRLF
+    """
+
+    def __init__(self) -> None:
+        self.chunk_left: int | None = None  # octets left in the current chunk; None: at a size line
+        self.received: list[bytes] = []  # decoded so far by the current read, for IncompleteRead
+
+    def read(self, fp: BufferedFile, amt: int | None) -> bytes:
+        parts: list[bytes] = []
+        wanted = -1 if amt is None or amt < 0 else amt
+        self.received = parts
+        while not self.done and wanted != 0:
+            left = self._chunk_left(fp)
+            if left == 0:
+                break
+            take = left if wanted < 0 else min(left, wanted)
+            data = read_upto(fp, take)
+            parts.append(data)
+            self._consume(fp, len(data), take)
+            if wanted > 0:
+                wanted -= len(data)
+        return b"".join(parts)
+
+    def read1(self, fp: BufferedFile, amt: int) -> bytes:
+        if self.done or amt == 0:
+            return b""
+        left = self._chunk_left(fp)
+        if left == 0:
+            return b""
+        take = min(left if amt < 0 else amt, left, FIRST_READ_STEP)
+        data = fp.read1(take)
+        self.received = [data]
+        self._consume(fp, len(data), len(data) or take)
+        return data
+
+    def peek(self, fp: BufferedFile) -> bytes:
+        if self.done:
+            return b""
+        left = self._chunk_left(fp)
+        return fp.peek()[:left] if left else b""
+
+    def _chunk_left(self, fp: BufferedFile) -> int:
+        """Octets left in the current chunk, reading the next size line if needed; 0 at the end."""
+        if self.chunk_left is None:
+            size = self._read_size(fp)
+            if size == 0:
+                self._read_trailers(fp)
+                self.done = True
+                return 0
+            self.chunk_left = size
+        return self.chunk_left
+
+    def _consume(self, fp: BufferedFile, count: int, take: int) -> None:
+        assert self.chunk_left is not None
+        if count < take:
+            raise IncompleteRead(b"".join(self.received))
+        self.chunk_left -= count
+        if self.chunk_left == 0:
+            self.chunk_left = None
+            # chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF: the CRLF after the data is
+            # checked, not skipped; a bare LF is accepted as everywhere (RFC 9112 2.2).
+            end = self._line(fp)
+            if end != b"":
+                raise InvalidResponse(f"chunk data not followed by CRLF: {end[:40]!r}")
+
+    def _read_size(self, fp: BufferedFile) -> int:
+        line = self._line(fp)
+        # chunk-size = 1*HEXDIG ; chunk-ext = *( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] )
+        # RFC 9112 7.1.1: "A recipient MUST ignore unrecognized chunk extensions."
+        size, semicolon, _extensions = line.partition(b";")
+        if semicolon:
+            size = size.rstrip(OWS)
+        if not CHUNK_SIZE.fullmatch(size):
+            raise InvalidResponse(f"invalid chunk size line {line[:80]!r}")
+        # Python integers do not overflow (RFC 9112 7.1: recipients "MUST anticipate potentially
+        # large hexadecimal numerals"), and reads never allocate more than arrives.
+        return int(size, 16)
+
+    def _line(self, fp: BufferedFile) -> bytes:
+        line = read_line(fp, "chunk size")
+        if line is None:
+            raise IncompleteRead(b"".join(self.received))
+        return line
+
+    def _read_trailers(self, fp: BufferedFile) -> None:
+        # RFC 9112 7.1.2: a recipient "MAY selectively retain or discard the received trailer
+        # fields" and "MUST NOT merge" them into the header section: they are read (bounded by
+        # the same limits as headers) and discarded, as http.client has no API for them.
+        try:
+            read_fields(fp, "trailer line")
+        except TooManyHeaders:
+            raise TooManyHeaders(f"got more than {MAX_HEADERS} trailer fields") from None
+        except IncompleteRead:
+            raise IncompleteRead(b"".join(self.received)) from None

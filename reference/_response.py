@@ -1,0 +1,291 @@
+"""HTTPResponse: the status line, interim responses, headers, and the body as a binary stream."""
+
+from __future__ import annotations
+
+import io
+import socket
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from reference._errors import (
+    BadStatusLine,
+    InvalidResponse,
+    RemoteDisconnected,
+    ResponseNotReady,
+    TooManyHeaders,
+    UnknownProtocol,
+)
+from reference._framing import Body, BufferedFile, ChunkedBody, LengthBody, NoBody, UntilCloseBody
+from reference._headers import MAX_INTERIM, Field, HTTPMessage, build_message, read_fields, read_line
+from reference._syntax import DIGITS, HTTP_VERSION, OWS, STATUS_CODE
+
+# Read-ahead of the response's socket file: large enough that many small chunks or lines cost
+# one system call, small enough not to matter per connection.
+READ_BUFFER_SIZE = 65536
+
+_UNKNOWN = "UNKNOWN"
+T = TypeVar("T")
+
+
+def _tokens(values: Iterable[str]) -> list[str]:
+    """The lower-cased elements of comma-separated list fields (RFC 9110 5.6.1), empty ones dropped."""
+    return [item.strip(" \t").lower() for value in values for item in value.split(",") if item.strip(" \t")]
+
+
+class HTTPResponse(io.BufferedIOBase):
+    """A response, as returned by HTTPConnection.getresponse(); not created by callers directly."""
+
+    def __init__(self, sock: socket.socket, debuglevel: int = 0, method: str | None = None,
+                 url: str | None = None) -> None:
+        self.fp: Any = sock.makefile("rb", buffering=READ_BUFFER_SIZE)
+        self._sock = sock
+        self.debuglevel = debuglevel
+        self._method = method
+        self.url = url
+        self.headers: HTTPMessage | None = None
+        self.msg: HTTPMessage | None = None
+        self.version: int | str = _UNKNOWN  # 10 or 11 once read
+        self.status: int | str = _UNKNOWN
+        self.reason: str = _UNKNOWN
+        self.will_close: bool | str = _UNKNOWN
+        self._body: Body = NoBody()
+
+    # -- reading the head -----------------------------------------------------------------------
+
+    def begin(self) -> None:
+        """Read the status line, skip interim responses, read the headers and choose the framing."""
+        if self.headers is not None:
+            return  # already begun
+        try:
+            self._begin()
+        except BaseException:
+            self._abort()
+            raise
+
+    def _begin(self) -> None:
+        for _ in range(MAX_INTERIM + 1):
+            version, status, reason = self._read_status()
+            # RFC 9110 15.2: "A client MUST be able to parse one or more 1xx responses received
+            # prior to a final response, even if the client does not expect one." 101 is final
+            # for HTTP/1.1: the connection then speaks another protocol.
+            if not (100 <= status < 200) or status == 101:
+                break
+            fields = read_fields(self.fp)
+            self._debug_fields(fields)
+        else:
+            raise TooManyHeaders(f"got more than {MAX_INTERIM} interim responses")
+        self.version, self.status, self.reason = version, status, reason
+        fields = read_fields(self.fp)
+        self._debug_fields(fields)
+        self.headers = self.msg = build_message(fields)
+        self._body, framing_closes = self._choose_body()
+        self.will_close = framing_closes or self._connection_closes() or status == 101
+        if self._body.done:
+            self._close_conn()
+
+    def _read_status(self) -> tuple[int, int, str]:
+        line = read_line(self.fp, "status line")
+        if line is None:
+            raise RemoteDisconnected("Remote end closed connection without response")
+        if self.debuglevel > 0:
+            print("reply:", repr(line.decode("latin-1") + "\r\n"))
+        # status-line = HTTP-version SP status-code SP [ reason-phrase ]  (RFC 9112 4)
+        version, _, rest = line.partition(b" ")
+        code, _, reason = rest.partition(b" ")
+        match = HTTP_VERSION.fullmatch(version)
+        if match is None:
+            if version.startswith(b"HTTP/") and version[5:6].isdigit() and not version.startswith(b"HTTP/1."):
+                raise UnknownProtocol(version.decode("latin-1"))
+            raise BadStatusLine(line.decode("latin-1"))
+        if match[1] != b"1":
+            raise UnknownProtocol(version.decode("latin-1"))
+        # RFC 9110 15: status-code = 3DIGIT; RFC 9110 2.5: a minor version above ours is read as ours.
+        if not STATUS_CODE.fullmatch(code):
+            raise BadStatusLine(line.decode("latin-1"))
+        return (10 if match[2] == b"0" else 11), int(code), reason.strip(OWS).decode("latin-1")
+
+    def _debug_fields(self, fields: list[Field]) -> None:
+        if self.debuglevel > 0:
+            for name, value in fields:
+                print("header:", name + ":", value)
+
+    def _choose_body(self) -> tuple[Body, bool]:
+        """The body framing of RFC 9112 6.3, in its order; and whether it forces a close."""
+        assert self.headers is not None and isinstance(self.status, int)
+        status, headers = self.status, self.headers
+        # 1. HEAD, 1xx, 204 and 304 have no content; neither has a 2xx to CONNECT, whose
+        #    Content-Length or Transfer-Encoding a client "MUST ignore" (RFC 9110 9.3.6).
+        if (self._method == "HEAD" or status < 200 or status in (204, 304)
+                or (self._method == "CONNECT" and 200 <= status < 300)):
+            return NoBody(), False
+        codings = _tokens(headers.get_all("Transfer-Encoding") or [])
+        if headers.get_all("Transfer-Encoding") is not None:
+            if self.version == 10:
+                # RFC 9112 6.1: a client that "receives an HTTP/1.0 message containing a
+                # Transfer-Encoding header field MUST treat the message as if the framing is
+                # faulty": no framing is trusted, the body runs to the close.
+                return UntilCloseBody(), True
+            return self._transfer_coded_body(codings)
+        lengths = headers.get_all("Content-Length")
+        if lengths is not None:
+            return LengthBody(self._content_length(lengths)), False
+        return UntilCloseBody(), True
+
+    def _transfer_coded_body(self, codings: list[str]) -> tuple[Body, bool]:
+        assert self.headers is not None
+        if any(coding != "chunked" and coding.partition(";")[0].rstrip(" \t") == "chunked" for coding in codings):
+            # RFC 9112 7: chunked defines no parameters; "Their presence SHOULD be treated as an error."
+            raise InvalidResponse(f"chunked with parameters: {codings}")
+        if codings.count("chunked") > 1:
+            # RFC 9112 6.1: "A sender MUST NOT apply the chunked transfer coding more than once".
+            raise InvalidResponse(f"chunked applied more than once: {codings}")
+        if not codings or codings[-1] != "chunked":
+            # RFC 9112 6.3: chunked not final: "the message body length is determined by reading
+            # the connection until it is closed by the server".
+            return UntilCloseBody(), True
+        # RFC 9112 6.3: Transfer-Encoding overrides Content-Length; such a message "ought to be
+        # handled as an error": it is read as chunked, and the connection is not reused.
+        return ChunkedBody(), self.headers.get_all("Content-Length") is not None
+
+    @staticmethod
+    def _content_length(values: list[str]) -> int:
+        # Content-Length = 1*DIGIT (RFC 9110 8.6). A list of identical values MAY be taken as
+        # one; anything else is an unrecoverable framing error (RFC 9112 6.3), and the caller
+        # closes the connection.
+        items = {item.strip(" \t") for value in values for item in value.split(",")}
+        if len(items) != 1:
+            raise InvalidResponse(f"conflicting Content-Length values {values}")
+        (item,) = items
+        if not DIGITS.fullmatch(item.encode("latin-1")):
+            raise InvalidResponse(f"invalid Content-Length {item!r}")
+        return int(item)
+
+    def _connection_closes(self) -> bool:
+        assert self.headers is not None
+        # RFC 9110 7.6.1: Connection = #connection-option: every field line, as a token list.
+        options = _tokens(self.headers.get_all("Connection") or [])
+        if "close" in options:
+            return True
+        # RFC 9112 9.3: an HTTP/1.0 response persists only with the keep-alive option.
+        return self.version == 10 and "keep-alive" not in options
+
+    # -- the body ---------------------------------------------------------------------------------
+
+    def _close_conn(self) -> None:
+        fp, self.fp = self.fp, None
+        if fp is not None:
+            fp.close()
+
+    def _abort(self) -> None:
+        """End the connection after a framing error or a broken response.
+
+        RFC 9112 6.3: after invalid framing a user agent "MUST close the connection to the server
+        and discard the received response"; shutting the socket down also keeps the connection
+        object from sending another request on it (it reconnects instead).
+        """
+        self.will_close = True
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed or reset: the aim is reached
+        self._close_conn()
+
+    def _reading(self, action: Callable[[BufferedFile], T], at_end: T) -> T:
+        """Run a body read; `at_end` once the body is finished. Errors end the connection."""
+        fp: BufferedFile | None = self.fp
+        if fp is None:
+            return at_end
+        try:
+            result = action(fp)
+        except BaseException:
+            self._abort()
+            raise
+        if self._body.done:
+            self._close_conn()
+        return result
+
+    def read(self, amt: int | None = None) -> bytes:
+        """Read and return up to `amt` octets of the body (all of it when `amt` is None)."""
+        return self._reading(lambda fp: self._body.read(fp, amt), b"")
+
+    def readinto(self, b: Any) -> int:
+        """Read into a writable buffer; return how many octets were read (0 at the end)."""
+        with memoryview(b) as view, view.cast("B") as octets:
+            return self._reading(lambda fp: self._body.readinto(fp, octets), 0)
+
+    def read1(self, n: int = -1) -> bytes:
+        """Read up to `n` octets with at most one read on the socket."""
+        return self._reading(lambda fp: self._body.read1(fp, n), b"")
+
+    def peek(self, n: int = -1) -> bytes:
+        """Body octets that can be returned without blocking (at least one unless at the end)."""
+        return self._reading(lambda fp: self._body.peek(fp), b"")
+
+    def readline(self, limit: int | None = -1) -> bytes:
+        """Read one line of the body (up to `limit` octets)."""
+        return super().readline(-1 if limit is None else limit)
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._close_conn()
+
+    def flush(self) -> None:
+        super().flush()
+        if self.fp is not None:
+            self.fp.flush()
+
+    def isclosed(self) -> bool:
+        """True once the body has been read to its end or the response closed."""
+        return self.fp is None
+
+    def fileno(self) -> int:
+        if self.fp is None:
+            raise ValueError("I/O operation on closed response")
+        return self.fp.fileno()  # type: ignore[no-any-return]
+
+    # -- stdlib-compatible accessors -------------------------------------------------------------
+
+    @property
+    def length(self) -> int | None:
+        """Octets of the body still to read when its length is known (http.client's attribute)."""
+        return self._body.remaining if isinstance(self._body, LengthBody) else None
+
+    @property
+    def chunked(self) -> bool:
+        return isinstance(self._body, ChunkedBody)
+
+    @property
+    def chunk_left(self) -> int | None:
+        return self._body.chunk_left if isinstance(self._body, ChunkedBody) else None
+
+    def getheader(self, name: str, default: Any = None) -> Any:
+        """The value of header `name`, several values joined by ", "; `default` when absent."""
+        if self.headers is None:
+            raise ResponseNotReady()
+        values = self.headers.get_all(name) or default
+        if isinstance(values, str) or not hasattr(values, "__iter__"):
+            return values
+        return ", ".join(values)
+
+    def getheaders(self) -> list[tuple[str, str]]:
+        """All (name, value) header pairs, in order."""
+        if self.headers is None:
+            raise ResponseNotReady()
+        return list(self.headers.items())
+
+    def info(self) -> HTTPMessage | None:
+        """The headers (for urllib.response compatibility)."""
+        return self.headers
+
+    def geturl(self) -> str | None:
+        """The URL of the resource retrieved, when known (for urllib compatibility)."""
+        return self.url
+
+    def getcode(self) -> int | str:
+        """The status code (for urllib compatibility)."""
+        return self.status
