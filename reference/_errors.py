@@ -31,7 +31,7 @@ error = HTTPException  # the stdlib's backwards-compatible alias
 class LineTooLong(http.client.LineTooLong):
     """A status line, field line or chunk line longer than the reference's limit for it."""
 
-    def __init__(self, line_type: str, limit: int) -> None:
+    def __init__(self, line_type: str, *, limit: int = 65536) -> None:
         HTTPException.__init__(self, f"got more than {limit} bytes when reading {line_type}")
 
 

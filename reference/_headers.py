@@ -33,7 +33,7 @@ def read_line(fp: LineReader, what: str) -> bytes | None:
     """One line without its terminator; None at EOF. Longer than MAX_LINE: LineTooLong."""
     line = fp.readline(MAX_LINE + 1)
     if len(line) > MAX_LINE:
-        raise LineTooLong(what, MAX_LINE)
+        raise LineTooLong(what, limit=MAX_LINE)
     if not line.endswith(b"\n"):
         if line:  # the connection ended inside the line
             raise IncompleteRead(line)

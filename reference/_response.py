@@ -81,7 +81,7 @@ class HTTPResponse(io.BufferedIOBase):
         self._body, framing_closes = self._choose_body()
         self.will_close = framing_closes or self._connection_closes() or status == 101
         if self._body.done:
-            self._close_conn()
+            self._finish()
 
     def _read_status(self) -> tuple[int, int, str]:
         line = read_line(self.fp, "status line")
@@ -176,6 +176,29 @@ class HTTPResponse(io.BufferedIOBase):
         if fp is not None:
             fp.close()
 
+    def _finish(self) -> None:
+        """The message is complete: release the socket file, and the connection if it is unusable.
+
+        Octets already received beyond the end of the message belong to no request. RFC 9112 9.2:
+        the client "MUST NOT consider that data to be a valid response" and SHOULD close the
+        connection; dropping them silently would let them prefix the next response instead.
+        """
+        if self.will_close is False and self._has_stray_octets():
+            self._abort()
+        else:
+            self._close_conn()
+
+    def _has_stray_octets(self) -> bool:
+        # Look at what the file has buffered, or what one non-blocking read finds.
+        timeout = self._sock.gettimeout()
+        try:
+            self._sock.settimeout(0)
+            return bool(self.fp.peek(1))
+        except OSError:
+            return True  # the connection is broken: not worth keeping
+        finally:
+            self._sock.settimeout(timeout)
+
     def _abort(self) -> None:
         """End the connection after a framing error or a broken response.
 
@@ -201,7 +224,7 @@ class HTTPResponse(io.BufferedIOBase):
             self._abort()
             raise
         if self._body.done:
-            self._close_conn()
+            self._finish()
         return result
 
     def read(self, amt: int | None = None) -> bytes:

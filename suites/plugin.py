@@ -23,13 +23,14 @@ from suites.harness.impls import Implementation, ImplError, resolve_all
 from suites.harness.scenario import MARKER, VARIANT_MARKER, Profile, ScenarioInfo, check
 from suites.harness.wire import Unsupported
 
-DEFAULT_IMPLS = ["stdlib"]
+DEFAULT_IMPLS = ["reference"]
 DEFAULT_SCENARIO_TIMEOUT = 5.0
 SUITES_DIR = Path(__file__).parent
 UNSUPPORTED = "unsupported: "  # prefix of skip reasons that mean "this client cannot express it"
 
 IMPLS_KEY = pytest.StashKey[list[Implementation]]()
-EXPECT_KEY = pytest.StashKey[dict[str, expectations.Expectation]]()
+# Expectations by implementation name; the key None holds a file that applies to every one.
+EXPECT_KEY = pytest.StashKey[dict[str | None, dict[str, expectations.Expectation]]]()
 INFO_KEY = pytest.StashKey[ScenarioInfo]()
 SERVERS_KEY = pytest.StashKey[list[ScriptedServer]]()
 OWNERS_KEY = pytest.StashKey[dict[tuple[str, str], str]]()
@@ -43,8 +44,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="implementation under test: a built-in name (stdlib), an entry point name, "
                          "a dotted module or a .py file; repeat to run several side by side "
                          f"(default: {', '.join(DEFAULT_IMPLS)})")
-    group.addoption("--expect", metavar="FILE", type=Path,
-                    help="expectations file listing scenarios known to fail, one 'id reason' per line")
+    group.addoption("--expect", action="append", default=[], metavar="[IMPL=]FILE",
+                    help="expectations file listing scenarios known to fail, one 'id reason' per line; "
+                         "IMPL= limits it to one implementation (repeat for several)")
     group.addoption("--scenario-timeout", type=float, default=DEFAULT_SCENARIO_TIMEOUT, metavar="SECONDS",
                     help="a scenario that runs longer fails as a timeout "
                          f"(default {DEFAULT_SCENARIO_TIMEOUT:g}; 0 disables)")
@@ -55,11 +57,24 @@ def pytest_configure(config: pytest.Config) -> None:
                             "(declare it with suites.harness.scenario)")
     config.addinivalue_line("markers", f"{VARIANT_MARKER}(level, refs): metadata of one parametrised variant")
     try:
-        config.stash[IMPLS_KEY] = resolve_all(config.getoption("impl") or DEFAULT_IMPLS)
-        path = config.getoption("expect")
-        config.stash[EXPECT_KEY] = expectations.load(path) if path else {}
+        impls = config.stash[IMPLS_KEY] = resolve_all(config.getoption("impl") or DEFAULT_IMPLS)
+        config.stash[EXPECT_KEY] = _load_expectations(config.getoption("expect"), [i.name for i in impls])
     except (ImplError, expectations.ExpectationsError) as exc:
         raise pytest.UsageError(str(exc)) from None
+
+
+def _load_expectations(values: list[str], impl_names: list[str]) -> dict[str | None, dict[str, expectations.Expectation]]:
+    loaded: dict[str | None, dict[str, expectations.Expectation]] = {}
+    for value in values:
+        name, separator, path = value.partition("=")
+        impl: str | None = name if separator else None
+        if impl is not None and impl not in impl_names:
+            raise expectations.ExpectationsError(
+                f"--expect {value}: {impl!r} is not an implementation of this run ({', '.join(impl_names)})")
+        if impl in loaded:
+            raise expectations.ExpectationsError(f"--expect given twice for {impl or 'every implementation'}")
+        loaded[impl] = expectations.load(Path(path if separator else name))
+    return loaded
 
 
 def _is_scenario_function(definition: Any) -> bool:
@@ -144,20 +159,24 @@ def _register(item: pytest.Item) -> list[str]:
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    listed = config.stash[EXPECT_KEY]
-    matched: set[str] = set()
+    files = config.stash[EXPECT_KEY]
+    matched: set[tuple[str | None, str]] = set()
     for item in items:
         info = item.stash.get(INFO_KEY, None)
         if info is None:
             continue
-        _mark_unsupported(item, info, _impl(item))
-        expectation = listed.get(info.id)
-        if expectation is not None:
-            matched.add(info.id)
-            item.add_marker(pytest.mark.xfail(strict=True, reason=(
-                f"listed in {expectation.source}: {expectation.reason} "
-                "(if it passes now, remove that line)")))
-    unknown = [e for scenario_id, e in listed.items() if scenario_id not in matched]
+        impl = _impl(item)
+        _mark_unsupported(item, info, impl)
+        for key in (impl.name if impl else None, None):
+            expectation = files.get(key, {}).get(info.id)
+            if expectation is not None:
+                matched.add((key, info.id))
+                item.add_marker(pytest.mark.xfail(strict=True, reason=(
+                    f"listed in {expectation.source}: {expectation.reason} "
+                    "(if it passes now, remove that line)")))
+                break
+    unknown = [e for key, listed in files.items() for scenario_id, e in listed.items()
+               if (key, scenario_id) not in matched]
     if unknown:
         message = "--expect lists scenario ids that match no collected scenario: " + "; ".join(
             f"{e.source}: {e.scenario_id}" for e in unknown)

@@ -191,11 +191,12 @@ def assert_one_line_usage_error(result: pytest.RunResult, *fragments: str) -> st
 # -- --impl forms ---------------------------------------------------------------------------------
 
 
-def test_default_impl_is_stdlib_with_expected_outcomes(pytester: pytest.Pytester) -> None:
+def test_default_impl_is_the_reference(pytester: pytest.Pytester) -> None:
+    # The reference passes every scenario, the one stdlib fails included.
     write_scenarios(pytester)
     result = pytester.runpytest()
-    assert by_scenario(outcomes(result), "stdlib") == STDLIB_OUTCOMES
-    result.assert_outcomes(passed=4, failed=1)
+    assert by_scenario(outcomes(result), "reference") == dict.fromkeys(STDLIB_OUTCOMES, "passed")
+    result.assert_outcomes(passed=5)
 
 
 def test_builtin_stdlib_name(pytester: pytest.Pytester) -> None:
@@ -586,7 +587,7 @@ def test_b_runs_after(client):
 def test_expect_listed_failing_scenario_is_xfailed(pytester: pytest.Pytester) -> None:
     write_scenarios(pytester)
     pytester.makefile(".txt", expect="# known breaches\ndemo.framing.invalid-length   first Content-Length wins\n")
-    result = pytester.runpytest("--expect=expect.txt")
+    result = pytester.runpytest("--impl=stdlib", "--expect=expect.txt")
     assert by_scenario(outcomes(result), "stdlib") == {**STDLIB_OUTCOMES, "demo.framing.invalid-length": "xfailed"}
     assert result.ret == pytest.ExitCode.OK
 
@@ -594,7 +595,7 @@ def test_expect_listed_failing_scenario_is_xfailed(pytester: pytest.Pytester) ->
 def test_expect_listed_passing_scenario_fails_the_run(pytester: pytest.Pytester) -> None:
     write_scenarios(pytester)
     pytester.makefile(".txt", expect="demo.framing.invalid-length  known\n\ndemo.body.incomplete  was broken\n")
-    result = pytester.runpytest("--expect=expect.txt", "-rA")
+    result = pytester.runpytest("--impl=stdlib", "--expect=expect.txt", "-rA")
     assert by_scenario(outcomes(result), "stdlib") == {
         **STDLIB_OUTCOMES, "demo.framing.invalid-length": "xfailed", "demo.body.incomplete": "failed"}
     result.stdout.fnmatch_lines([
@@ -606,7 +607,7 @@ def test_expect_listed_passing_scenario_fails_the_run(pytester: pytest.Pytester)
 def test_expect_variant_id(pytester: pytest.Pytester) -> None:
     write_scenarios(pytester)
     pytester.makefile(".txt", expect="demo.body.ok[bytewise]  flaky server\n")
-    result = pytester.runpytest("--expect=expect.txt")
+    result = pytester.runpytest("--impl=stdlib", "--expect=expect.txt")
     found = by_scenario(outcomes(result), "stdlib")
     assert found["demo.body.ok[bytewise]"] == "failed"  # it passes: strict
     assert found["demo.body.ok[whole]"] == "passed"
@@ -615,7 +616,7 @@ def test_expect_variant_id(pytester: pytest.Pytester) -> None:
 def test_expect_unknown_id_is_a_usage_error(pytester: pytest.Pytester) -> None:
     write_scenarios(pytester)
     pytester.makefile(".txt", expect="demo.body.ok[whole]  fine\ndemo.nothing.here  no such scenario\n")
-    assert_one_line_usage_error(pytester.runpytest("--expect=expect.txt"), "demo.nothing.here", "expect.txt:2")
+    assert_one_line_usage_error(pytester.runpytest("--impl=stdlib", "--expect=expect.txt"), "demo.nothing.here", "expect.txt:2")
 
 
 @pytest.mark.parametrize(("content", "fragments"), [
@@ -628,7 +629,7 @@ def test_expect_unknown_id_is_a_usage_error(pytester: pytest.Pytester) -> None:
 def test_expect_malformed_file(pytester: pytest.Pytester, content: str, fragments: list[str]) -> None:
     write_scenarios(pytester)
     pytester.makefile(".txt", expect=content)
-    assert_one_line_usage_error(pytester.runpytest("--expect=expect.txt"), *fragments)
+    assert_one_line_usage_error(pytester.runpytest("--impl=stdlib", "--expect=expect.txt"), *fragments)
 
 
 def test_expect_unreadable_file(pytester: pytest.Pytester) -> None:
@@ -639,10 +640,29 @@ def test_expect_unreadable_file(pytester: pytest.Pytester) -> None:
 def test_expect_empty_file_changes_nothing(pytester: pytest.Pytester) -> None:
     write_scenarios(pytester)
     pytester.makefile(".txt", expect="")
-    with_file = pytester.runpytest("--expect=expect.txt")
-    without = pytester.runpytest()
+    with_file = pytester.runpytest("--impl=stdlib", "--expect=expect.txt")
+    without = pytester.runpytest("--impl=stdlib")
     assert outcomes(with_file) == outcomes(without)
     assert by_scenario(outcomes(with_file), "stdlib") == STDLIB_OUTCOMES
+
+
+def test_expect_for_one_implementation(pytester: pytest.Pytester) -> None:
+    # IMPL=FILE applies a file to one implementation only: the same failing scenario is an
+    # expected failure for stdlib and a plain failure for the copy, which has no file.
+    write_scenarios(pytester)
+    copy = stdlib_copy(pytester)
+    pytester.makefile(".txt", expect="demo.framing.invalid-length   first Content-Length wins\n")
+    result = pytester.runpytest("--impl=stdlib", f"--impl={copy}", "--expect=stdlib=expect.txt")
+    found = outcomes(result)
+    assert by_scenario(found, "stdlib")["demo.framing.invalid-length"] == "xfailed"
+    assert by_scenario(found, copy.stem)["demo.framing.invalid-length"] == "failed"
+
+
+def test_expect_for_an_implementation_not_in_the_run(pytester: pytest.Pytester) -> None:
+    write_scenarios(pytester)
+    pytester.makefile(".txt", expect="demo.framing.invalid-length   first Content-Length wins\n")
+    assert_one_line_usage_error(pytester.runpytest("--expect=nosuch=expect.txt"), "nosuch", "not an implementation")
+
 
 
 # -- server errors ----------------------------------------------------------------------------------
@@ -698,3 +718,4 @@ def test_unmet_script_expectation_is_not_a_pass(pytester: pytest.Pytester, test_
         f"{test_name} passed although its script expected a request the client never sent")
     assert outcomes_.get("failed", 0) + outcomes_.get("errors", 0) == 1
     assert "the scripted server reported" in result.stdout.str()
+

@@ -1,0 +1,436 @@
+"""HTTPConnection and HTTPSConnection: http.client's connection API, sending what RFC 9112 allows.
+
+The state machine is http.client's: a connection is *idle*, then *request-started* after
+putrequest(), then *request-sent* after endheaders(), and idle again once getresponse() has read
+the response head. Out-of-order calls raise the same exceptions (CannotSendRequest,
+CannotSendHeader, ResponseNotReady), and the automatic fields and body framing are the ones
+http.client chooses. Where http.client would send something RFC 9110 / RFC 9112 forbid, the
+reference refuses or sends the correct form instead; `reference/CHOICES.md` lists each case.
+"""
+
+from __future__ import annotations
+
+import errno
+import select
+import socket
+import ssl
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Protocol
+
+from reference._constants import HTTP_PORT, HTTPS_PORT
+from reference._errors import CannotSendHeader, CannotSendRequest, NotConnected, ResponseNotReady
+from reference._headers import HTTPMessage
+from reference._request import (
+    LAST_CHUNK,
+    Body,
+    FieldValue,
+    absolute_form_host,
+    body_pieces,
+    check_method,
+    check_no_ctl,
+    chunk,
+    content_length,
+    encode_str_body,
+    field_line,
+    host_field,
+    is_file,
+    read_blocks,
+    request_target,
+    split_host_port,
+)
+from reference._response import HTTPResponse
+
+# The sentinel socket.create_connection() understands as "the global default timeout" (callers
+# such as urllib pass this very object, so it must be the same one).
+_DEFAULT_TIMEOUT: float | None = socket._GLOBAL_DEFAULT_TIMEOUT  # type: ignore[attr-defined]
+
+# The connection states, with http.client's names (they are the exceptions' arguments).
+_IDLE = "Idle"
+_REQ_STARTED = "Request-started"
+_REQ_SENT = "Request-sent"
+
+
+class HeaderItems(Protocol):
+    """What request(headers=...) takes: a mapping of names to values, or anything iterable over
+    the names with an items() method (so that a name can be given twice)."""
+
+    def __iter__(self) -> Iterator[str | bytes]: ...
+
+    def items(self) -> Iterable[tuple[str | bytes, FieldValue]]: ...
+
+
+def _is_host_line(line: bytes) -> bool:
+    # Names are checked tokens, so a line is a Host field exactly when it starts with "host:".
+    return line[:5].lower() == b"host:"
+
+
+class HTTPConnection:
+    """One HTTP/1.1 connection to `host`:`port`, opened on the first request and kept alive.
+
+    `host` may carry the port ("example.org:8080", "[::1]:8080"); `timeout` applies to connecting
+    and to every socket operation; `source_address` is the (host, port) to connect from;
+    `blocksize` is how much of a file body is read (and sent) at a time.
+    """
+
+    response_class: type[HTTPResponse] = HTTPResponse
+    default_port: int = HTTP_PORT
+    auto_open: int = 1  # 0: raise NotConnected instead of connecting when sending
+    debuglevel: int = 0
+
+    def __init__(self, host: str, port: int | None = None, timeout: float | None = _DEFAULT_TIMEOUT,
+                 source_address: tuple[str, int] | None = None, blocksize: int = 8192) -> None:
+        self.timeout = timeout
+        self.source_address = source_address
+        self.blocksize = blocksize
+        self.sock: socket.socket | None = None
+        self.host, self.port = split_host_port(host, port, self.default_port)
+        check_no_ctl(self.host, "host")  # CVE-2019-18348: no CR, LF or SP smuggled in through the host
+        self._state = _IDLE
+        self._response: HTTPResponse | None = None  # the last response, while it is being read
+        self._method: str | None = None
+        self._request_line = b""
+        self._fields: list[bytes] = []  # the field lines of the request being built
+        self._tunnel_host: str | None = None
+        self._tunnel_port: int | None = None
+        self._tunnel_fields: list[bytes] = []
+        self._proxy_headers: HTTPMessage | None = None
+
+    # -- connecting ----------------------------------------------------------------------------
+
+    def set_debuglevel(self, level: int) -> None:
+        """Print what is sent and received when `level` > 0."""
+        self.debuglevel = level
+
+    def set_tunnel(self, host: str, port: int | None = None, headers: Mapping[str, str] | None = None) -> None:
+        """Reach `host`:`port` through the proxy this connection was made for, with HTTP CONNECT.
+
+        `headers` are sent with the CONNECT request only (e.g. Proxy-Authorization); a Host field
+        `host:port` is added unless given. Must be called before the connection is opened.
+        """
+        if self.sock:
+            raise RuntimeError("Can't set up tunnel for established connection")
+        host, port = split_host_port(host, port, self.default_port)
+        # CVE-2026-1502: the tunnel host goes into the CONNECT request line and its Host field.
+        check_no_ctl(host, "tunnel host")
+        fields = [field_line(name, (value,)) for name, value in (headers or {}).items()]
+        if not any(_is_host_line(line) for line in fields):
+            # RFC 9110 9.3.6: "There is no default port; a client MUST send the port number".
+            fields.insert(0, b"Host: " + host_field(host, port, None))
+        self._tunnel_host, self._tunnel_port, self._tunnel_fields = host, port, fields
+
+    def get_proxy_response_headers(self) -> HTTPMessage | None:
+        """The header fields of the proxy's response to CONNECT; None if no CONNECT was sent."""
+        return self._proxy_headers
+
+    def connect(self) -> None:
+        """Open the connection (and the tunnel, if set_tunnel() was called)."""
+        sys.audit("http.client.connect", self, self.host, self.port)
+        self.sock = socket.create_connection((self.host, self.port), self.timeout, self.source_address)
+        try:
+            # Requests are sent whole, so Nagle's delay would only slow them down.
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError as exc:
+            if exc.errno != errno.ENOPROTOOPT:
+                self.close()
+                raise
+        if self._tunnel_host:
+            self._tunnel()
+
+    def _tunnel(self) -> None:
+        assert self._tunnel_host is not None and self._tunnel_port is not None
+        # RFC 9112 3.2.3: "When making a CONNECT request to establish a tunnel through one or more
+        # proxies, a client MUST send only the host and port of the tunnel destination as the
+        # request-target" (authority-form), and RFC 9110 9.3.6: always with the port.
+        target = host_field(self._tunnel_host, self._tunnel_port, None)
+        self.send(b"\r\n".join([b"CONNECT " + target + b" HTTP/1.1", *self._tunnel_fields, b"", b""]))
+        response = self._new_response("CONNECT")
+        try:
+            response.begin()
+            self._proxy_headers = response.msg
+            # RFC 9110 9.3.6: "Any 2xx (Successful) response indicates that the sender (and all
+            # inbound proxies) will switch to tunnel mode" (stdlib accepts only 200).
+            if not 200 <= int(response.status) < 300:
+                raise OSError(f"Tunnel connection failed: {response.status} {response.reason.strip()}")
+        except BaseException:
+            self.close()  # half a tunnel is no connection
+            raise
+        finally:
+            response.close()
+
+    def close(self) -> None:
+        """Close the connection; a response being read keeps its own hold on the socket."""
+        self._state = _IDLE
+        self._fields = []
+        sock, self.sock = self.sock, None
+        response, self._response = self._response, None
+        try:
+            if sock is not None:
+                sock.close()
+        finally:
+            if response is not None:
+                response.close()
+
+    # -- sending -------------------------------------------------------------------------------
+
+    def send(self, data: Body) -> None:
+        """Send `data` as is: bytes-like, a file (read blocksize at a time), or an iterable of bytes."""
+        if self.sock is None:
+            if not self.auto_open:
+                raise NotConnected()
+            self.connect()
+        sock = self.sock
+        assert sock is not None
+        if self.debuglevel > 0:
+            print("send:", repr(data))
+        if is_file(data):
+            for block in read_blocks(data, self.blocksize, "sending a readable" if self.debuglevel > 0 else None):
+                sys.audit("http.client.send", self, block)
+                sock.sendall(block)
+            return
+        if isinstance(data, str) or data is None:
+            raise TypeError(f"data should be a bytes-like object or an iterable, got {type(data)!r}")
+        try:
+            memoryview(data)  # type: ignore[arg-type]
+        except TypeError:
+            if not isinstance(data, Iterable):
+                raise TypeError(f"data should be a bytes-like object or an iterable, got {type(data)!r}") from None
+            for item in data:
+                sys.audit("http.client.send", self, item)
+                sock.sendall(item)
+            return
+        sys.audit("http.client.send", self, data)
+        sock.sendall(data)  # type: ignore[arg-type]
+
+    def putrequest(self, method: str, url: str, skip_host: bool = False, skip_accept_encoding: bool = False) -> None:
+        """Start a request: `method url HTTP/1.1`, then Host and Accept-Encoding: identity unless skipped.
+
+        Raises ValueError for a method that is not a token and InvalidURL for a URL with a control
+        character or space, before anything changes.
+        """
+        if self._response is not None and self._response.isclosed():
+            self._response = None  # the previous response was read: forget it
+        if self._state != _IDLE:
+            raise CannotSendRequest(self._state)
+        check_method(method)
+        target = request_target(url)
+        request_line = b"%s %s HTTP/1.1" % (method.encode("ascii"), target.encode("ascii"))
+        fields = []
+        if not skip_host:
+            fields.append(b"Host: " + self._host_value(target))
+        if not skip_accept_encoding:
+            # http.client does not decode content codings, so it asks for none.
+            fields.append(b"Accept-Encoding: identity")
+        self._state = _REQ_STARTED
+        self._method = method
+        self._request_line = request_line
+        self._fields = fields
+
+    def _host_value(self, target: str) -> bytes:
+        # RFC 9112 3.2: "A client MUST send a Host header field in all HTTP/1.1 request messages";
+        # for an absolute-form target, its authority without userinfo.
+        authority = absolute_form_host(target)
+        if authority is not None:
+            return authority
+        if self._tunnel_host is not None and self._tunnel_port is not None:
+            return host_field(self._tunnel_host, self._tunnel_port, self.default_port)
+        return host_field(self.host, self.port, self.default_port)
+
+    def putheader(self, header: str | bytes, *values: FieldValue) -> None:
+        """Add the field `header: values` to the request (several values are sent as one list).
+
+        Raises ValueError for a name that is not a token or a value with CR, LF, NUL or another
+        control character (RFC 9110 5.1, 5.5).
+        """
+        if self._state != _REQ_STARTED:
+            raise CannotSendHeader()
+        self._fields.append(field_line(header, values))
+
+    def endheaders(self, message_body: Body = None, *, encode_chunked: bool = False) -> None:
+        """Send the request head, then `message_body` if given (chunk-encoded if `encode_chunked`)."""
+        if self._state != _REQ_STARTED:
+            raise CannotSendHeader()
+        names = {line.partition(b":")[0].lower() for line in self._fields}
+        if b"content-length" in names and b"transfer-encoding" in names:
+            # RFC 9112 6.2: "A sender MUST NOT send a Content-Length header field in any message
+            # that contains a Transfer-Encoding header field." Nothing was sent: start again.
+            self._state, self._fields = _IDLE, []
+            raise ValueError("a request cannot have both Content-Length and Transfer-Encoding (RFC 9112 6.2)")
+        self._state = _REQ_SENT
+        self._send_output(message_body, encode_chunked)
+
+    def _send_output(self, message_body: Body, encode_chunked: bool) -> None:
+        pieces = body_pieces(message_body, self.blocksize, self.debuglevel > 0)  # checks the body's type
+        # RFC 9110 7.2: "A user agent that sends Host SHOULD send it as the first field in the
+        # header section of a request" -- also when the caller gave it after other fields.
+        hosts = [line for line in self._fields if _is_host_line(line)]
+        others = [line for line in self._fields if not _is_host_line(line)]
+        head = b"\r\n".join([self._request_line, *hosts, *others, b"", b""])
+        self._fields = []
+        self._drop_if_not_idle()
+        self.send(head)
+        if message_body is None:
+            return
+        for piece in pieces:
+            self.send(chunk(piece) if encode_chunked else piece)
+        if encode_chunked:
+            self.send(LAST_CHUNK)
+
+    def _drop_if_not_idle(self) -> None:
+        """Close a kept-alive connection that has something to read before the request is sent.
+
+        RFC 9112 9.2: "If a client receives data on a connection that doesn't have outstanding
+        requests, the client MUST NOT consider that data to be a valid response; the client SHOULD
+        close the connection". Readable also means the server closed the idle connection (RFC
+        9112 9.5 lets it close at any time); either way the request goes on a new connection
+        (stdlib sends it on the dead one and reports RemoteDisconnected, or reads the stray bytes
+        as the response). With a response still unread, the socket is readable with that response:
+        then stdlib's behaviour stays (the request is sent; getresponse() says ResponseNotReady).
+        """
+        sock = self.sock
+        if sock is None or self._response is not None or not _has_input(sock):
+            return
+        if self.debuglevel > 0:
+            print("idle connection closed by the server or with stray data: reconnecting")
+        self.sock = None
+        sock.close()
+
+    def request(self, method: str, url: str, body: Body = None, headers: HeaderItems = {},  # noqa: B006
+                *, encode_chunked: bool = False) -> None:
+        """Send a whole request: putrequest(), the framing fields, the caller's `headers`, the body.
+
+        `body` is None, str (sent ISO-8859-1), bytes-like (with Content-Length), a file or an
+        iterable of bytes (sent with Transfer-Encoding: chunked unless `headers` has a
+        Content-Length, or has a Transfer-Encoding and the caller encodes unless `encode_chunked`).
+        For None, Content-Length: 0 is sent for POST, PUT and PATCH. A caller's Host or
+        Accept-Encoding replaces the automatic one. Nothing is sent if anything is refused.
+        """
+        names = {(name.decode("latin-1") if isinstance(name, bytes) else name).lower() for name in headers}
+        if "content-length" in names and "transfer-encoding" in names:
+            raise ValueError("a request cannot have both Content-Length and Transfer-Encoding (RFC 9112 6.2)")
+        self.putrequest(method, url, skip_host="host" in names, skip_accept_encoding="accept-encoding" in names)
+        try:
+            if "content-length" in names:
+                encode_chunked = False  # the caller sends the body as it is, with its length
+            elif "transfer-encoding" not in names:
+                # RFC 9112 6.3: a user agent that sends content MUST send a valid Content-Length or
+                # use chunked; the length of a file or iterable is unknown, so chunked it is.
+                length = content_length(body, method)
+                if length is not None:
+                    self.putheader("Content-Length", length)
+                    encode_chunked = False
+                elif body is not None:
+                    if self.debuglevel > 0:
+                        print(f"Unable to determine size of {body!r}")
+                    self.putheader("Transfer-Encoding", "chunked")
+                    encode_chunked = True
+            for name, value in headers.items():
+                self.putheader(name, value)
+            if isinstance(body, str):
+                body = encode_str_body(body)  # refused before anything is sent
+        except BaseException:
+            self._state, self._fields = _IDLE, []  # nothing was sent: the connection is as it was
+            raise
+        self.endheaders(body, encode_chunked=encode_chunked)
+
+    # -- receiving -----------------------------------------------------------------------------
+
+    def _new_response(self, method: str | None) -> HTTPResponse:
+        assert self.sock is not None
+        if self.debuglevel > 0:
+            return self.response_class(self.sock, self.debuglevel, method=method)
+        return self.response_class(self.sock, method=method)
+
+    def getresponse(self) -> HTTPResponse:
+        """Read the response head of the request sent and return the response, its body unread.
+
+        Raises ResponseNotReady if no request was sent or the previous response is not read
+        yet. If the response ends the connection, the connection is closed here (the response
+        keeps reading from the socket); the next request opens a new one.
+        """
+        if self._response is not None and self._response.isclosed():
+            self._response = None
+        if self._state != _REQ_SENT or self._response is not None:
+            raise ResponseNotReady(self._state)
+        response = self._new_response(self._method)
+        try:
+            response.begin()
+        except BaseException:
+            # Whatever broke the head (a protocol error, a timeout, a close), the connection's
+            # framing can no longer be trusted, so it is not reused (stdlib keeps it only for
+            # CannotSendRequest to follow, except after a ConnectionError).
+            response.close()
+            self.close()
+            raise
+        self._state = _IDLE
+        if response.will_close:
+            self.close()  # the response now owns the socket
+        else:
+            self._response = response  # remembered until it has been read
+        return response
+
+
+def _has_input(sock: socket.socket) -> bool:
+    """True if an idle socket can be read now (bytes, a close or an error are all waiting)."""
+    if isinstance(sock, ssl.SSLSocket) and sock.pending():
+        return True
+    try:
+        if hasattr(select, "poll"):  # poll has no FD_SETSIZE limit
+            poller = select.poll()
+            poller.register(sock, select.POLLIN)
+            readable = bool(poller.poll(0))
+        else:  # pragma: no cover - Windows
+            readable = bool(select.select([sock], [], [], 0)[0])
+    except (OSError, ValueError):
+        return True  # an unusable socket is no connection to reuse
+    if not readable or not isinstance(sock, ssl.SSLSocket):
+        return readable
+    # With TLS, readable may only mean records without application data (TLS 1.3 session
+    # tickets): read without blocking to tell them from data or a close.
+    timeout = sock.gettimeout()
+    sock.settimeout(0)
+    try:
+        sock.recv(1)
+    except ssl.SSLWantReadError:
+        return False
+    except OSError:
+        return True
+    finally:
+        sock.settimeout(timeout)
+    return True  # data, or b"" for the close
+
+
+class HTTPSConnection(HTTPConnection):
+    """An HTTPConnection over TLS, verifying the server's certificate and host name by default.
+
+    `context` is the ssl.SSLContext to use; the default one comes from ssl.create_default_context()
+    (certificates and host name checked) and offers ALPN "http/1.1". The name sent in SNI and
+    checked against the certificate is the host, or the tunnel's host when tunnelling.
+    """
+
+    default_port: int = HTTPS_PORT
+
+    def __init__(self, host: str, port: int | None = None, *, timeout: float | None = _DEFAULT_TIMEOUT,
+                 source_address: tuple[str, int] | None = None, context: ssl.SSLContext | None = None,
+                 blocksize: int = 8192) -> None:
+        super().__init__(host, port, timeout, source_address, blocksize)
+        self._context = context if context is not None else _default_context()
+
+    def connect(self) -> None:
+        """Open the TCP connection (and tunnel), then the TLS session over it."""
+        super().connect()
+        assert self.sock is not None
+        try:
+            self.sock = self._context.wrap_socket(self.sock, server_hostname=self._tunnel_host or self.host)
+        except BaseException:
+            self.close()
+            raise
+
+
+def _default_context() -> ssl.SSLContext:
+    context = ssl.create_default_context()  # CERT_REQUIRED and check_hostname: PEP 476
+    context.set_alpn_protocols(["http/1.1"])
+    if getattr(context, "post_handshake_auth", None) is not None:
+        # TLS 1.3 post-handshake client authentication, where OpenSSL supports it.
+        context.post_handshake_auth = True
+    return context
