@@ -17,8 +17,11 @@ from reference._syntax import CHUNK_SIZE, OWS
 
 _HEXDIG = b"0123456789abcdefABCDEF"
 
-# A read of a known length first takes this much, then doubles: a server announcing 2**62 bytes
-# and sending five makes the client allocate about one step, not the announced length.
+# Up to this size a body of known length is read with one allocation of that size: it only
+# reserves address space, and the kernel commits pages as received data is written into them, so
+# resident memory still grows with the data that arrives. Beyond it (a server announcing 2**62
+# octets, CVE-2025-13836), reads start at FIRST_READ_STEP and double as data keeps coming.
+DIRECT_READ_LIMIT = 1 << 30
 FIRST_READ_STEP = 1 << 20
 
 
@@ -102,8 +105,8 @@ class LengthBody(Body):
 
 
 def read_upto(fp: BufferedFile, wanted: int) -> bytes:
-    """`wanted` octets, fewer only at EOF, allocating no more than what arrives (roughly)."""
-    return fp.read(wanted) if wanted <= FIRST_READ_STEP else _read_growing(fp, wanted)
+    """`wanted` octets, fewer only at EOF; resident memory grows only with what arrives."""
+    return fp.read(wanted) if wanted <= DIRECT_READ_LIMIT else _read_growing(fp, wanted)
 
 
 def _read_growing(fp: BufferedFile, wanted: int) -> bytes:
