@@ -28,9 +28,9 @@ import http
 import http.client
 import importlib
 import inspect
-import sys
 import io
 import socket
+import sys
 from types import ModuleType
 from typing import Any
 
