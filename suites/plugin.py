@@ -41,7 +41,7 @@ PROFILE_FIXTURE = {Profile.API: "client", Profile.WIRE: "wire"}
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("h1conform", "HTTP/1.1 client conformance suite")
     group.addoption("--impl", action="append", default=[], metavar="IMPL",
-                    help="implementation under test: a built-in name (stdlib), an entry point name, "
+                    help="implementation under test: a built-in name (reference, stdlib), an entry point name, "
                          "a dotted module or a .py file; repeat to run several side by side "
                          f"(default: {', '.join(DEFAULT_IMPLS)})")
     group.addoption("--expect", action="append", default=[], metavar="[IMPL=]FILE",
@@ -115,7 +115,7 @@ def _scenario_info(item: pytest.Item) -> ScenarioInfo | None:
     base = fields.pop("id", "")
     callspec = getattr(item, "callspec", None)
     variant_id = callspec.id if callspec is not None else ""
-    impl = callspec.params.get("impl") if callspec is not None else None
+    impl = _impl(item)
     if impl is not None:
         variant_id = variant_id.removesuffix(impl.name).removesuffix("-")
     return ScenarioInfo(id=f"{base}[{variant_id}]" if variant_id else base, **fields)
