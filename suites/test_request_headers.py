@@ -32,6 +32,7 @@ from suites.harness import (
     scenario,
     variant,
 )
+from suites.harness.checks import expect_refused_before_sending
 from suites.harness.fixtures import CLIENT_TIMEOUT
 from suites.harness.wire import FEATURE_DUPLICATE_HEADERS
 
@@ -449,13 +450,7 @@ def _check_refused(server, client, how, name, value, refused):
         conn.getresponse().read()
         assert server.requests[0].header(name) == value.encode()
         return
-    try:
-        start()
-    except ValueError:
-        pass
-    else:
-        conn.getresponse().read()  # so that the server has recorded what was sent
-        raise AssertionError(
-            f"RFC 9110 5: field {name!r}: {value!r} does not match the field-line grammar; {how}() must raise "
-            f"ValueError before anything is sent, the client sent {server.requests[0].head!r}")
-    assert not server.bytes_received, f"the server received {bytes(server.connections[0].received)!r}"
+    expect_refused_before_sending(
+        server, conn, start, ValueError,
+        f"RFC 9110 5: field {name!r}: {value!r} does not match the field-line grammar; {how}() must raise "
+        "ValueError before anything is sent")

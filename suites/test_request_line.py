@@ -28,6 +28,7 @@ from suites.harness import (
     expect_response,
     scenario,
 )
+from suites.harness.checks import expect_refused_before_sending
 from suites.harness.wire import FEATURE_CUSTOM_METHODS
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
@@ -147,16 +148,9 @@ def test_method_refused_api(server, client, method, refused, how):
         conn.getresponse().read()
         assert request_line(server.requests[0].raw) == b"GET / HTTP/1.1\r\n"
         return
-    try:
-        start()
-    except ValueError:
-        pass
-    else:
-        conn.getresponse().read()  # so that the server has recorded what was sent
-        raise AssertionError(
-            f"RFC 9110 9.1: a method is a token; {method!r} must raise ValueError in {how}() before anything "
-            f"is sent, the client sent {server.requests[0].raw!r}")
-    assert not server.bytes_received, f"the server received {server.connections[0].received!r}"
+    expect_refused_before_sending(
+        server, conn, start, ValueError,
+        f"RFC 9110 9.1: a method is a token; {method!r} must raise ValueError in {how}() before anything is sent")
 
 
 # -- request-target -------------------------------------------------------------------------------
@@ -268,16 +262,10 @@ def test_target_refused_api(server, client, url, refused, how):
         conn.getresponse().read()
         assert server.requests[0].target == url.encode()
         return
-    try:
-        start()
-    except client.module.InvalidURL:
-        pass
-    else:
-        conn.getresponse().read()  # so that the server has recorded what was sent
-        raise AssertionError(
-            f"a URL with a space or control character must raise InvalidURL in {how}() before anything is "
-            f"sent (CVE-2019-9740), the client sent {server.requests[0].raw!r}")
-    assert not server.bytes_received, f"the server received {server.connections[0].received!r}"
+    expect_refused_before_sending(
+        server, conn, start, client.module.InvalidURL,
+        f"a URL with a space or control character must raise InvalidURL in {how}() before anything is sent "
+        "(CVE-2019-9740)")
 
 
 # -- version and framing of the head --------------------------------------------------------------

@@ -1,0 +1,24 @@
+"""Checks that api scenarios share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from servers import ScriptedServer
+
+
+def expect_refused_before_sending(server: ScriptedServer, conn: Any, start: Callable[[], object],
+                                  refusal: type[BaseException] | tuple[type[BaseException], ...],
+                                  rule: str) -> None:
+    """`start()` (building a request through the http.client API) must raise `refusal` while the
+    server has received nothing. If it does not raise, the response is read so that the server
+    has recorded what was sent, and the failure quotes `rule` and those bytes."""
+    try:
+        start()
+    except refusal:
+        pass
+    else:
+        conn.getresponse().read()
+        raise AssertionError(f"{rule}; the client sent {server.requests[0].raw!r}")
+    assert not server.bytes_received, f"{rule}; the server received {bytes(server.connections[0].received)!r}"
