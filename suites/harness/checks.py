@@ -7,6 +7,8 @@ from typing import Any
 
 from servers import ScriptedServer
 
+CLOSE_WAIT = 2.0  # bounded wait for the server to see the client's close
+
 
 def expect_refused_before_sending(server: ScriptedServer, conn: Any, start: Callable[[], object],
                                   refusal: type[BaseException] | tuple[type[BaseException], ...],
@@ -21,4 +23,9 @@ def expect_refused_before_sending(server: ScriptedServer, conn: Any, start: Call
     else:
         conn.getresponse().read()
         raise AssertionError(f"{rule}; the client sent {server.requests[0].raw!r}")
+    # Bytes sent just before the refusal may still be on their way: close the client's side and
+    # let the server see that close, after which it has recorded everything that was sent.
+    conn.close()
+    for record in server.connections:
+        record.wait_client_close(CLOSE_WAIT)
     assert not server.bytes_received, f"{rule}; the server received {bytes(server.connections[0].received)!r}"
