@@ -47,6 +47,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--expect", action="append", default=[], metavar="[IMPL=]FILE",
                     help="expectations file listing scenarios known to fail, one 'id reason' per line; "
                          "IMPL= limits it to one implementation (repeat for several)")
+    group.addoption("--write-expect", action="append", default=[], metavar="[IMPL=]FILE",
+                    help="write the scenarios that failed in this run to FILE as an expectations file "
+                         "(with IMPL=, those of one implementation); the reason is the failure's first line")
     group.addoption("--scenario-timeout", type=float, default=DEFAULT_SCENARIO_TIMEOUT, metavar="SECONDS",
                     help="a scenario that runs longer fails as a timeout "
                          f"(default {DEFAULT_SCENARIO_TIMEOUT:g}; 0 disables)")
@@ -58,23 +61,32 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"{VARIANT_MARKER}(level, refs): metadata of one parametrised variant")
     try:
         impls = config.stash[IMPLS_KEY] = resolve_all(config.getoption("impl") or DEFAULT_IMPLS)
-        config.stash[EXPECT_KEY] = _load_expectations(config.getoption("expect"), [i.name for i in impls])
+        names = [impl.name for impl in impls]
+        config.stash[EXPECT_KEY] = _load_expectations(config.getoption("expect"), names)
+        targets = _targets("--write-expect", config.getoption("write_expect"), names)
     except (ImplError, expectations.ExpectationsError) as exc:
         raise pytest.UsageError(str(exc)) from None
+    if targets and not hasattr(config, "workerinput"):  # on the xdist controller, or without xdist
+        config.pluginmanager.register(ExpectationsWriter(targets), "h1conform-expectations-writer")
 
 
-def _load_expectations(values: list[str], impl_names: list[str]) -> dict[str | None, dict[str, expectations.Expectation]]:
-    loaded: dict[str | None, dict[str, expectations.Expectation]] = {}
+def _targets(option: str, values: list[str], impl_names: list[str]) -> dict[str | None, Path]:
+    """[IMPL=]FILE values by implementation name (None: every implementation of the run)."""
+    targets: dict[str | None, Path] = {}
     for value in values:
         name, separator, path = value.partition("=")
         impl: str | None = name if separator else None
         if impl is not None and impl not in impl_names:
             raise expectations.ExpectationsError(
-                f"--expect {value}: {impl!r} is not an implementation of this run ({', '.join(impl_names)})")
-        if impl in loaded:
-            raise expectations.ExpectationsError(f"--expect given twice for {impl or 'every implementation'}")
-        loaded[impl] = expectations.load(Path(path if separator else name))
-    return loaded
+                f"{option} {value}: {impl!r} is not an implementation of this run ({', '.join(impl_names)})")
+        if impl in targets:
+            raise expectations.ExpectationsError(f"{option} given twice for {impl or 'every implementation'}")
+        targets[impl] = Path(path if separator else name)
+    return targets
+
+
+def _load_expectations(values: list[str], impl_names: list[str]) -> dict[str | None, dict[str, expectations.Expectation]]:
+    return {impl: expectations.load(path) for impl, path in _targets("--expect", values, impl_names).items()}
 
 
 def _is_scenario_function(definition: Any) -> bool:
@@ -155,6 +167,8 @@ def _register(item: pytest.Item) -> list[str]:
         problems.append(f"{function}: scenario id {info.id!r} is also used by {owner}")
     item.stash[INFO_KEY] = info
     item.user_properties.append(("scenario", info.id))
+    if impl is not None:
+        item.user_properties.append(("impl", impl.name))
     return problems
 
 
@@ -272,6 +286,37 @@ def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
     # Teardown closes the client's connections: a close() that hangs is a timeout too.
     with deadline(item.config.getoption("scenario_timeout") if INFO_KEY in item.stash else 0):
         return (yield)
+
+
+class ExpectationsWriter:
+    """Collects failing scenarios from the run's reports (on the xdist controller too) and writes them."""
+
+    def __init__(self, targets: dict[str | None, Path]) -> None:
+        self.targets = targets
+        self.failures: dict[str | None, dict[str, str]] = {impl: {} for impl in targets}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if not report.failed:
+            return
+        properties = dict(report.user_properties)
+        scenario_id, impl = properties.get("scenario"), properties.get("impl")
+        if scenario_id is None:
+            return
+        reason = str(getattr(report.longrepr, "reprcrash", None) and report.longrepr.reprcrash.message  # type: ignore[union-attr]
+                     or report.longreprtext).strip().splitlines()[0][:160]
+        for key in (impl, None):
+            if key in self.failures:
+                self.failures[key].setdefault(str(scenario_id), reason)
+                break
+
+    def pytest_sessionfinish(self) -> None:
+        for impl, path in self.targets.items():
+            rows = sorted(self.failures[impl].items())
+            width = max((len(scenario_id) for scenario_id, _ in rows), default=0)
+            lines = [f"# Scenarios that failed for {impl or 'this run'}, written by --write-expect.",
+                     "# Check each reason before using this file as a CI gate (--expect).", ""]
+            lines += [f"{scenario_id.ljust(width)}  {reason}" for scenario_id, reason in rows]
+            path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 # -- fixtures --------------------------------------------------------------------------------------

@@ -665,6 +665,20 @@ def test_expect_for_an_implementation_not_in_the_run(pytester: pytest.Pytester) 
 
 
 
+def test_write_expect_then_gate_on_it(pytester: pytest.Pytester) -> None:
+    # A run writes its failures as an expectations file; gating on that file makes the same
+    # run green, with the failure reported as expected.
+    write_scenarios(pytester)
+    first = pytester.runpytest("--impl=stdlib", "--write-expect=written.txt")
+    assert by_scenario(outcomes(first), "stdlib")["demo.framing.invalid-length"] == "failed"
+    written = (pytester.path / "written.txt").read_text()
+    listed = [line.split()[0] for line in written.splitlines() if line and not line.startswith("#")]
+    assert listed == ["demo.framing.invalid-length"]
+    second = pytester.runpytest("--impl=stdlib", "--expect=written.txt")
+    assert by_scenario(outcomes(second), "stdlib")["demo.framing.invalid-length"] == "xfailed"
+    assert second.ret == pytest.ExitCode.OK
+
+
 # -- server errors ----------------------------------------------------------------------------------
 
 
