@@ -16,7 +16,7 @@ import socket
 import ssl
 import sys
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from reference._constants import HTTP_PORT, HTTPS_PORT
 from reference._errors import CannotSendHeader, CannotSendRequest, NotConnected, ResponseNotReady
@@ -40,6 +40,9 @@ from reference._request import (
     split_host_port,
 )
 from reference._response import HTTPResponse
+
+if TYPE_CHECKING:
+    from collections.abc import Buffer
 
 # The sentinel socket.create_connection() understands as "the global default timeout" (callers
 # such as urllib pass this very object, so it must be the same one).
@@ -217,7 +220,7 @@ class HTTPConnection:
         request_line = b"%s %s HTTP/1.1" % (method.encode("ascii"), target.encode("ascii"))
         fields = []
         if not skip_host:
-            fields.append(b"Host: " + self._host_value(target))
+            fields.append(b"Host: " + self._host_value(method, target))
         if not skip_accept_encoding:
             # http.client does not decode content codings, so it asks for none.
             fields.append(b"Accept-Encoding: identity")
@@ -226,9 +229,12 @@ class HTTPConnection:
         self._request_line = request_line
         self._fields = fields
 
-    def _host_value(self, target: str) -> bytes:
+    def _host_value(self, method: str, target: str) -> bytes:
         # RFC 9112 3.2: "A client MUST send a Host header field in all HTTP/1.1 request messages";
-        # for an absolute-form target, its authority without userinfo.
+        # "identical to that authority component" of the target URI: for an absolute-form target,
+        # its authority without userinfo; for CONNECT's authority-form, the target itself.
+        if method == "CONNECT" and not target.startswith("/") and "://" not in target:
+            return target.encode("ascii")
         authority = absolute_form_host(target)
         if authority is not None:
             return authority
@@ -256,20 +262,29 @@ class HTTPConnection:
             # that contains a Transfer-Encoding header field." Nothing was sent: start again.
             self._state, self._fields = _IDLE, []
             raise ValueError("a request cannot have both Content-Length and Transfer-Encoding (RFC 9112 6.2)")
+        try:
+            pieces = body_pieces(message_body, self.blocksize, self.debuglevel > 0)  # checks the body's type
+        except BaseException:
+            self._state, self._fields = _IDLE, []  # refused before anything was sent
+            raise
         self._state = _REQ_SENT
-        self._send_output(message_body, encode_chunked)
+        self._send_output(message_body is not None, pieces, encode_chunked)
 
-    def _send_output(self, message_body: Body, encode_chunked: bool) -> None:
-        pieces = body_pieces(message_body, self.blocksize, self.debuglevel > 0)  # checks the body's type
+    def _send_output(self, has_body: bool, pieces: Iterable[Buffer], encode_chunked: bool) -> None:
         # RFC 9110 7.2: "A user agent that sends Host SHOULD send it as the first field in the
         # header section of a request" -- also when the caller gave it after other fields.
         hosts = [line for line in self._fields if _is_host_line(line)]
         others = [line for line in self._fields if not _is_host_line(line)]
         head = b"\r\n".join([self._request_line, *hosts, *others, b"", b""])
         self._fields = []
+        if isinstance(self._response, HTTPResponse):
+            # A response still being read is followed on the wire by this request's response:
+            # those octets are not stray data (RFC 9112 9.2 is about a connection with none
+            # outstanding).
+            self._response.another_response_follows = True
         self._drop_if_not_idle()
         self.send(head)
-        if message_body is None:
+        if not has_body:
             return
         for piece in pieces:
             self.send(chunk(piece) if encode_chunked else piece)

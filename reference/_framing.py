@@ -33,36 +33,18 @@ class BufferedFile(Protocol):
     def peek(self, size: int = 0, /) -> bytes: ...
 
 
-class Body:
-    """A response body as it is read: subclasses implement one framing."""
+class Body(Protocol):
+    """A response body as it is read: one class per framing."""
 
-    done = False
+    done: bool  # True once the whole body has been read
 
-    def read(self, fp: BufferedFile, amt: int | None) -> bytes:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def readinto(self, fp: BufferedFile, buffer: memoryview) -> int:
-        data = self.read(fp, len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def read1(self, fp: BufferedFile, amt: int) -> bytes:
-        return self.read(fp, amt)
-
-    def peek(self, fp: BufferedFile) -> bytes:
-        return b""
+    def read(self, fp: BufferedFile, amt: int | None) -> bytes: ...
+    def readinto(self, fp: BufferedFile, buffer: memoryview) -> int: ...
+    def read1(self, fp: BufferedFile, amt: int) -> bytes: ...
+    def peek(self, fp: BufferedFile) -> bytes: ...
 
 
-class NoBody(Body):
-    """HEAD, 1xx, 204, 304 and 2xx to CONNECT: no content, whatever the framing headers say."""
-
-    done = True
-
-    def read(self, fp: BufferedFile, amt: int | None) -> bytes:
-        return b""
-
-
-class LengthBody(Body):
+class LengthBody:
     """Content-Length: exactly `remaining` more octets."""
 
     def __init__(self, length: int) -> None:
@@ -131,8 +113,10 @@ def _read_growing(fp: BufferedFile, wanted: int) -> bytes:
     return buffer.getvalue()
 
 
-class UntilCloseBody(Body):
+class UntilCloseBody:
     """No Content-Length, no chunked: the body is whatever comes until the server closes."""
+
+    done = False
 
     def read(self, fp: BufferedFile, amt: int | None) -> bytes:
         if amt == 0:
@@ -156,7 +140,7 @@ class UntilCloseBody(Body):
         return fp.peek()
 
 
-class ChunkedBody(Body):
+class ChunkedBody:
     """Transfer-Encoding: chunked (RFC 9112 7.1).
 
         chunked-body = *chunk last-chunk trailer-section CRLF
@@ -165,6 +149,7 @@ class ChunkedBody(Body):
     """
 
     def __init__(self) -> None:
+        self.done = False
         self.chunk_left: int | None = None  # octets left in the current chunk; None: at a size line
         self.received: list[bytes] = []  # decoded so far by the current read, for IncompleteRead
 
@@ -224,7 +209,7 @@ class ChunkedBody(Body):
         return taken
 
     def read1(self, fp: BufferedFile, amt: int) -> bytes:
-        if self.done or amt == 0:
+        if amt == 0:
             return b""
         left = self._chunk_left(fp)
         if left == 0:
@@ -235,9 +220,12 @@ class ChunkedBody(Body):
         self._consume(fp, len(data), len(data) or take)
         return data
 
+    def readinto(self, fp: BufferedFile, buffer: memoryview) -> int:
+        data = self.read(fp, len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
     def peek(self, fp: BufferedFile) -> bytes:
-        if self.done:
-            return b""
         left = self._chunk_left(fp)
         return fp.peek()[:left] if left else b""
 

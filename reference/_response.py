@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import socket
+import ssl
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -15,7 +16,7 @@ from reference._errors import (
     TooManyHeaders,
     UnknownProtocol,
 )
-from reference._framing import Body, BufferedFile, ChunkedBody, LengthBody, NoBody, UntilCloseBody
+from reference._framing import Body, BufferedFile, ChunkedBody, LengthBody, UntilCloseBody
 from reference._headers import MAX_INTERIM, Field, HTTPMessage, build_message, read_fields, read_line
 from reference._syntax import DIGITS, HTTP_VERSION, OWS, STATUS_CODE
 
@@ -48,7 +49,10 @@ class HTTPResponse(io.BufferedIOBase):
         self.status: int | str = _UNKNOWN
         self.reason: str = _UNKNOWN
         self.will_close: bool | str = _UNKNOWN
-        self._body: Body = NoBody()
+        self._body: Body | None = None  # None until begin(), and for a response without content
+        # Set by the connection when it sent another request before this body was read: the octets
+        # after this message are then that request's response, not stray data.
+        self.another_response_follows = False
 
     # -- reading the head -----------------------------------------------------------------------
 
@@ -80,7 +84,7 @@ class HTTPResponse(io.BufferedIOBase):
         self.headers = self.msg = build_message(fields)
         self._body, framing_closes = self._choose_body()
         self.will_close = framing_closes or self._connection_closes() or status == 101
-        if self._body.done:
+        if self._body is None:
             self._finish()
 
     def _read_status(self) -> tuple[int, int, str]:
@@ -109,7 +113,7 @@ class HTTPResponse(io.BufferedIOBase):
             for name, value in fields:
                 print("header:", name + ":", value)
 
-    def _choose_body(self) -> tuple[Body, bool]:
+    def _choose_body(self) -> tuple[Body | None, bool]:
         """The body framing of RFC 9112 6.3, in its order; and whether it forces a close."""
         assert self.headers is not None and isinstance(self.status, int)
         status, headers = self.status, self.headers
@@ -117,7 +121,7 @@ class HTTPResponse(io.BufferedIOBase):
         #    Content-Length or Transfer-Encoding a client "MUST ignore" (RFC 9110 9.3.6).
         if (self._method == "HEAD" or status < 200 or status in (204, 304)
                 or (self._method == "CONNECT" and 200 <= status < 300)):
-            return NoBody(), False
+            return None, False
         codings = _tokens(headers.get_all("Transfer-Encoding") or [])
         if headers.get_all("Transfer-Encoding") is not None:
             if self.version == 10:
@@ -183,7 +187,7 @@ class HTTPResponse(io.BufferedIOBase):
         the client "MUST NOT consider that data to be a valid response" and SHOULD close the
         connection; dropping them silently would let them prefix the next response instead.
         """
-        if self.will_close is False and self._has_stray_octets():
+        if self.will_close is False and not self.another_response_follows and self._has_stray_octets():
             self._abort()
         else:
             self._close_conn()
@@ -194,6 +198,8 @@ class HTTPResponse(io.BufferedIOBase):
         try:
             self._sock.settimeout(0)
             return bool(self.fp.peek(1))
+        except ssl.SSLWantReadError:
+            return False  # TLS: no application data waiting (the socket reader only knows EAGAIN)
         except OSError:
             return True  # the connection is broken: not worth keeping
         finally:
@@ -213,36 +219,39 @@ class HTTPResponse(io.BufferedIOBase):
             pass  # already closed or reset: the aim is reached
         self._close_conn()
 
-    def _reading(self, action: Callable[[BufferedFile], T], at_end: T) -> T:
+    def _reading(self, action: Callable[[BufferedFile, Body], T], at_end: T) -> T:
         """Run a body read; `at_end` once the body is finished. Errors end the connection."""
+        if self.headers is None:
+            raise ResponseNotReady("the response head has not been read (call begin())")
         fp: BufferedFile | None = self.fp
-        if fp is None:
+        body = self._body
+        if fp is None or body is None:
             return at_end
         try:
-            result = action(fp)
+            result = action(fp, body)
         except BaseException:
             self._abort()
             raise
-        if self._body.done:
+        if body.done:
             self._finish()
         return result
 
     def read(self, amt: int | None = None) -> bytes:
         """Read and return up to `amt` octets of the body (all of it when `amt` is None)."""
-        return self._reading(lambda fp: self._body.read(fp, amt), b"")
+        return self._reading(lambda fp, body: body.read(fp, amt), b"")
 
     def readinto(self, b: Any) -> int:
         """Read into a writable buffer; return how many octets were read (0 at the end)."""
         with memoryview(b) as view, view.cast("B") as octets:
-            return self._reading(lambda fp: self._body.readinto(fp, octets), 0)
+            return self._reading(lambda fp, body: body.readinto(fp, octets), 0)
 
     def read1(self, n: int = -1) -> bytes:
         """Read up to `n` octets with at most one read on the socket."""
-        return self._reading(lambda fp: self._body.read1(fp, n), b"")
+        return self._reading(lambda fp, body: body.read1(fp, n), b"")
 
     def peek(self, n: int = -1) -> bytes:
         """Body octets that can be returned without blocking (at least one unless at the end)."""
-        return self._reading(lambda fp: self._body.peek(fp), b"")
+        return self._reading(lambda fp, body: body.peek(fp), b"")
 
     def readline(self, limit: int | None = -1) -> bytes:
         """Read one line of the body (up to `limit` octets)."""
