@@ -1,4 +1,4 @@
-"""Responses that have no body whatever their framing headers say, and interim (1xx) responses.
+"""Responses that have no body whatever their framing headers say (interim responses: test_interim_responses.py).
 
 RFC 9112 6.3, rule 1: "Any response to a HEAD request and any response with a 1xx (Informational),
 204 (No Content), or 304 (Not Modified) status code is always terminated by the first empty line
@@ -7,15 +7,12 @@ carries no BCP 14 keyword; the requirement table files the client's duty under R
 ("a client MUST retain knowledge of the request when parsing ... a corresponding response"), which
 is what these scenarios cite. A client that reads a body anyway either hangs or eats the next
 response on the connection, so each scenario sends a second request on the same connection.
-
-RFC 9110 15.2 (RFC9110-15.2-p3-s1): a client MUST be able to parse one or more 1xx responses
-received before the final response, even when it did not expect one.
 """
 
 import pytest
 
-from servers import WHOLE, expect_request, half_close, respond, send
-from suites.harness import API, API_LEVEL, MUST, WIRE, Response, each_delivery, expect_response, scenario, variant
+from servers import expect_request, half_close, respond, send
+from suites.harness import API, API_LEVEL, MUST, WIRE, each_delivery, expect_response, scenario
 
 NEXT = b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnext"
 
@@ -99,40 +96,4 @@ def test_no_body_api(server, client, method, first):
     conn.request("GET", "/next")
     second = client.track(conn.getresponse())
     assert (second.status, second.read()) == (200, b"next"), "the connection stays usable for the next request"
-    assert len(server.connections) == 1
-
-
-FINAL = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal"
-
-
-@scenario("response.interim.skipped", refs=["RFC9110-15.2-p3-s1"], level=MUST, profile=WIRE)
-@pytest.mark.parametrize("interim", [
-    variant(b"", id="control-no-interim"),
-    variant(b"HTTP/1.1 100 Continue\r\n\r\n", id="100-continue"),
-    variant(b"HTTP/1.1 100 Continue\r\nX-Interim: yes\r\n\r\n", id="100-with-header"),
-    variant(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n", id="two-100"),
-    variant(b"HTTP/1.1 102 Processing\r\n\r\n", id="102-processing"),
-    variant(b"HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n", id="103-early-hints"),
-    variant(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nX-Interim: yes\r\n\r\n",
-            id="100-then-103"),
-])
-@each_delivery
-def test_interim_responses_skipped(server, wire, interim, delivery):
-    # The request does not ask for 100-continue: every 1xx here is unexpected, which the client
-    # MUST still parse (and MAY ignore) before the final response. A second request on the same
-    # connection shows that nothing of the exchange was left unread.
-    server.add_connection(respond(interim + FINAL, delivery), respond(NEXT, WHOLE))
-    with wire.session() as session:
-        outcome = session.request("GET", server.url("/"))
-        # The second request is made before any assertion, so that a client which stops at an
-        # interim response still sends what the script waits for (and the server reports nothing).
-        following = session.request("GET", server.url("/next")) if isinstance(outcome, Response) else None
-    response = expect_response(outcome)
-    assert (response.status, response.body) == (200, b"final"), (
-        "RFC 9110 15.2: a client MUST parse 1xx responses received before the final response; "
-        f"expected the final 200 with body b'final', got {response.status} {response.body!r}")
-    assert not response.header_values("X-Interim"), "the header fields of a 1xx are not the final response's"
-    second = expect_response(following)
-    assert (second.status, second.body) == (200, b"next"), (
-        f"the connection must be positioned after the final response; next response: {second.status} {second.body!r}")
     assert len(server.connections) == 1

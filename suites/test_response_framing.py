@@ -38,6 +38,7 @@ from suites.harness import (
     scenario,
     variant,
 )
+from suites.harness.messages import chunked_body
 
 PROTOCOL, INCOMPLETE = ErrorKind.PROTOCOL, ErrorKind.INCOMPLETE
 
@@ -230,17 +231,6 @@ def test_content_length_extra_bytes(server, wire, head, delivery):
 # =====================================================================================================
 
 
-def _chunks(data: bytes, *sizes: int) -> bytes:
-    """`data` cut into chunks of the given sizes (the rest in a last data chunk), then the last chunk."""
-    out, rest = b"", data
-    for size in sizes:
-        piece, rest = rest[:size], rest[size:]
-        out += b"%x\r\n%s\r\n" % (len(piece), piece)
-    if rest:
-        out += b"%x\r\n%s\r\n" % (len(rest), rest)
-    return out + b"0\r\n\r\n"
-
-
 @scenario("response.framing.chunked.valid", refs=["RFC9112-7.1-p4-s1", "RFC9112-6.1-p4-s1"], level=MUST,
           profile=WIRE)
 @pytest.mark.parametrize("chunked, expected", [
@@ -267,7 +257,7 @@ def test_chunked_valid(server, wire, chunked, expected, delivery):
 
 
 LARGE_BODY = bytes(range(256)) * 256  # 64 KiB
-LARGE_CHUNKED = _chunks(LARGE_BODY, 0x1000, 7, 0x2000, 1, 0x3FFF)
+LARGE_CHUNKED = chunked_body(LARGE_BODY, 0x1000, 7, 0x2000, 1, 0x3FFF)
 _FIRST_DATA = len(CHUNKED_HEAD) + len(b"1000\r\n")
 
 
@@ -487,7 +477,7 @@ def test_te_coding_case(server, wire, value, delivery):
 
 
 GZIPPED = gzip.compress(b"hello world", mtime=0)
-GZIPPED_CHUNKED = _chunks(GZIPPED, 10)
+GZIPPED_CHUNKED = chunked_body(GZIPPED, 10)
 
 
 @scenario("response.framing.transfer-encoding.final-chunked", refs=["RFC9112-6.1-p4-s1", "RFC9112-7.1-p4-s1"],

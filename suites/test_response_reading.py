@@ -11,27 +11,17 @@ import pytest
 
 from servers import WHOLE, close, expect_request, send
 from suites.harness import API, API_LEVEL, MUST, each_delivery, scenario, variant
+from suites.harness.messages import chunked_body
 
 # A body with an LF line, a CRLF line and a last line without a line ending.
 BODY = b"first line\nsecond line\r\nlast line, no newline"
 LINES = [b"first line\n", b"second line\r\n", b"last line, no newline"]
 
 
-def _chunked(body: bytes, sizes: tuple[int, ...] = (5, 11)) -> bytes:
-    """`body` in chunks of the given sizes, then the rest, then the last chunk."""
-    out, rest = b"", body
-    for size in sizes:
-        piece, rest = rest[:size], rest[size:]
-        out += b"%x\r\n%s\r\n" % (len(piece), piece)
-    if rest:
-        out += b"%x\r\n%s\r\n" % (len(rest), rest)
-    return out + b"0\r\n\r\n"
-
-
 # name -> (raw response, the server closes after sending it)
 FRAMINGS = {
     "content-length": (b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(BODY) + BODY, False),
-    "chunked": (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + _chunked(BODY), False),
+    "chunked": (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked_body(BODY, 5, 11), False),
     # No Content-Length, no Transfer-Encoding: the body ends when the server closes (RFC 9112 6.3 rule 8).
     "close-delimited": (b"HTTP/1.1 200 OK\r\n\r\n" + BODY, True),
 }
