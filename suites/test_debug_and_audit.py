@@ -1,0 +1,195 @@
+"""The http.client API's diagnostics: debug output, audit events, the IncompleteRead exception's
+attributes and repr, send()'s type check, and line reads of a HEAD response.
+
+These scenarios document what the stdlib (Python 3.12) does: `set_debuglevel(1)` prints "send:",
+"reply:" and "header:" lines; `connect()` raises the audit event `http.client.connect` and every
+`send()` raises `http.client.send`. All use the api profile and the implementation's own classes.
+"""
+
+import sys
+import threading
+
+import pytest
+
+from servers import call, respond
+from suites.harness import API, API_LEVEL, scenario, variant
+
+RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Debug-Probe: probe-value\r\n\r\nhello"
+
+
+# -- debug output ----------------------------------------------------------------------------------
+
+
+@scenario("api.debug.output", refs=["http.client.HTTPConnection.set_debuglevel", "http.client.HTTPConnection.send"],
+          level=API_LEVEL, profile=API)
+@pytest.mark.parametrize("debuglevel", [
+    pytest.param(1, id="debuglevel-1"),
+    pytest.param(0, id="debuglevel-0"),  # control: the default level prints nothing
+])
+def test_debug_output(server, client, capsys, debuglevel):
+    server.add_connection(respond(RESPONSE))
+    conn = client.connect(server)
+    conn.set_debuglevel(debuglevel)
+    capsys.readouterr()  # drop anything printed before the request
+    conn.request("GET", "/debug")
+    response = client.track(conn.getresponse())
+    assert response.read() == b"hello"
+    lines = capsys.readouterr().out.splitlines()
+    if debuglevel == 0:
+        assert lines == [], f"at debuglevel 0 (the default) nothing is printed; got {lines!r}"
+        return
+    sent = server.requests[0].raw
+    send_lines = [line for line in lines if line.startswith("send: ")]
+    assert send_lines, f"set_debuglevel(1): each send() prints 'send: <repr of the bytes>'; got {lines!r}"
+    assert all(line[len("send: "):].startswith(("b'", 'b"')) for line in send_lines), (
+        f"the 'send:' line shows the repr of the bytes sent; got {send_lines!r}")
+    request_line = sent.split(b"\r\n", 1)[0] + b"\r\n"
+    assert any(repr(request_line)[2:-1] in line for line in send_lines), (
+        f"the 'send:' output contains the request line sent ({request_line!r}); got {send_lines!r}")
+    reply_lines = [line for line in lines if line.startswith("reply: ")]
+    assert reply_lines == ["reply: " + repr("HTTP/1.1 200 OK\r\n")], (
+        f"set_debuglevel(1) prints 'reply: ' and the repr of the status line (as str); got {lines!r}")
+    header_lines = [line for line in lines if line.startswith("header: ")]
+    assert "header: Content-Length: 5" in header_lines and "header: X-Debug-Probe: probe-value" in header_lines, (
+        f"set_debuglevel(1) prints 'header: Name: value' for each response header; got {lines!r}")
+    assert lines.index(reply_lines[0]) < lines.index("header: Content-Length: 5"), (
+        "the status line is printed before the headers")
+
+
+# -- audit events ----------------------------------------------------------------------------------
+
+# Audit hooks cannot be removed: one hook per process, which records only the events of the
+# connections a scenario put in _WATCHED (and nothing once they are removed).
+_WATCHED: list[object] = []
+_EVENTS: list[tuple[str, tuple[object, ...]]] = []
+_HOOK_INSTALLED = False
+
+
+def _audit_hook(event: str, args: tuple[object, ...]) -> None:
+    if event.startswith("http.client.") and args and any(args[0] is conn for conn in _WATCHED):
+        _EVENTS.append((event, args))
+
+
+def _watch(conn: object) -> None:
+    global _HOOK_INSTALLED
+    if not _HOOK_INSTALLED:
+        sys.addaudithook(_audit_hook)
+        _HOOK_INSTALLED = True
+    _WATCHED.append(conn)
+
+
+@pytest.fixture
+def audit_events():
+    """`watch(conn)` records conn's http.client audit events in the returned list."""
+    yield _watch, _EVENTS
+    _WATCHED.clear()
+    _EVENTS.clear()
+
+
+@scenario("api.audit.connect-and-send", refs=["http.client.connect", "http.client.send"],
+          level=API_LEVEL, profile=API)
+@pytest.mark.parametrize("does_request", [
+    pytest.param(True, id="request"),
+    pytest.param(False, id="no-request"),  # control: a connection that sends nothing raises no event
+])
+def test_audit_connect_and_send(server, client, audit_events, does_request):
+    watch, events = audit_events
+    if does_request:
+        server.add_connection(respond(RESPONSE))
+    conn = client.connect(server)
+    watch(conn)
+    if not does_request:
+        conn.close()
+        assert events == [], f"a connection that never connects or sends raises no audit event; got {events!r}"
+        return
+    conn.request("POST", "/audit", body=b"payload")
+    response = client.track(conn.getresponse())
+    assert response.read() == b"hello"
+    names = [name for name, _ in events]
+    assert names[:1] == ["http.client.connect"], (
+        f"connect() raises the audit event http.client.connect before anything is sent; got {names!r}")
+    assert names.count("http.client.connect") == 1, f"one connection, one connect event; got {names!r}"
+    _, connect_args = events[0]
+    assert len(connect_args) == 3 and connect_args[1:] == (conn.host, conn.port), (
+        f"http.client.connect has the arguments (self, host, port); got {connect_args!r}")
+    assert conn.port == server.port
+    sends = [args for name, args in events if name == "http.client.send"]
+    assert sends and all(len(args) == 2 for args in sends), (
+        f"each send() raises http.client.send with the arguments (self, data); got {sends!r}")
+    sent = b"".join(bytes(args[1]) for args in sends)
+    assert sent == server.requests[0].raw, (
+        "the data of the http.client.send events, joined, are the bytes the server received: "
+        f"{sent!r} != {server.requests[0].raw!r}")
+
+
+# -- IncompleteRead ---------------------------------------------------------------------------------
+
+
+@scenario("api.errors.incomplete-read-repr", refs=["http.client.IncompleteRead"], level=API_LEVEL, profile=API)
+@pytest.mark.parametrize("expected, text", [
+    pytest.param(3, "IncompleteRead(5 bytes read, 3 more expected)", id="with-expected"),
+    pytest.param(None, "IncompleteRead(5 bytes read)", id="without-expected"),
+    pytest.param(0, "IncompleteRead(5 bytes read, 0 more expected)", id="zero-expected"),
+])
+def test_incomplete_read_repr(client, expected, text):
+    cls = client.module.IncompleteRead
+    error = cls(b"hello", expected) if expected is not None else cls(b"hello")
+    assert error.partial == b"hello", "IncompleteRead.partial is the bytes read before the body ended"
+    assert error.expected == expected, "IncompleteRead.expected is the number of bytes still missing (or None)"
+    assert repr(error) == text, f"repr of IncompleteRead is {text!r} (the stdlib's format); got {repr(error)!r}"
+    assert isinstance(error, client.module.HTTPException), "IncompleteRead is an HTTPException"
+
+
+# -- send() type check -----------------------------------------------------------------------------
+
+
+@scenario("api.errors.send-type", refs=["http.client.HTTPConnection.send"], level=API_LEVEL, profile=API)
+@pytest.mark.parametrize("data, error", [
+    pytest.param(b"x", None, id="bytes"),  # control
+    pytest.param(memoryview(b"x"), None, id="memoryview"),  # control: any bytes-like object
+    pytest.param(object(), TypeError, id="object"),
+    pytest.param(12, TypeError, id="int"),
+])
+def test_send_type(server, client, data, error):
+    accepted = threading.Event()
+    # No request is expected: the server only records what arrives until the client closes.
+    server.add_connection(call(lambda _conn: accepted.set()))
+    conn = client.connect(server)
+    conn.connect()
+    if error is None:
+        conn.send(data)
+    else:
+        with pytest.raises(error) as raised:
+            conn.send(data)
+        assert "bytes-like" in str(raised.value), (
+            f"send() of a {type(data).__name__} raises TypeError naming what it accepts; got {raised.value!r}")
+    conn.close()
+    assert accepted.wait(2.0) and server.connection(0).wait_finished(2.0), "the server saw the connection end"
+    received = bytes(server.connection(0).received)
+    if error is None:
+        assert received == b"x", f"send() sends a bytes-like object as it is; the server received {received!r}"
+    else:
+        assert received == b"", f"nothing is sent for data of the wrong type; the server received {received!r}"
+
+
+# -- HEAD and line reads ----------------------------------------------------------------------------
+
+
+@scenario("api.read.head-readline", refs=["http.client.HTTPResponse.readline", "http.client.HTTPResponse.read1",
+                                          "http.client.HTTPResponse.read"], level=API_LEVEL, profile=API)
+@pytest.mark.parametrize("method, first_line", [
+    variant("HEAD", b"", id="head"),
+    variant("GET", b"line one\n", id="get"),  # control: the same response to a GET has a body
+])
+def test_head_readline(server, client, method, first_line):
+    server.add_connection(respond(b"HTTP/1.1 200 OK\r\nContent-Length: 18\r\n\r\nline one\nline two\n"))
+    conn = client.connect(server)
+    conn.request(method, "/")
+    response = client.track(conn.getresponse())
+    assert response.readline() == first_line, (
+        f"readline() of a {method} response returns {first_line!r} (a HEAD response has no body)")
+    if method == "HEAD":
+        assert response.read1() == b"", "read1() of a HEAD response returns b''"
+        assert response.read() == b"", "read() of a HEAD response returns b''"
+    else:
+        assert response.read1() + response.read() == b"line two\n", "the rest of the body follows the first line"
