@@ -65,6 +65,7 @@ class ScriptedServer:
         self._required_connections = 0
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
+        self._accepted = threading.Condition(self._lock)  # notified whenever a connection is accepted
         self._stopping = threading.Event()
         self._wake_reader, self._wake_writer = socket.socketpair()
         self._listener = socket.socket(family, socket.SOCK_STREAM)
@@ -120,6 +121,15 @@ class ScriptedServer:
             raise AssertionError(f"expected at least {index + 1} connection(s), the client opened "
                                  f"{len(self.connections)}")
         return self.connections[index]
+
+    def wait_connections(self, count: int, timeout: float = DEFAULT_JOIN_DEADLINE) -> bool:
+        """Wait at most `timeout` seconds until `count` connections have been accepted.
+
+        A client's connect() returns once the kernel has the connection, before the server's
+        thread has recorded it: a test that inspects connection(0) right after it waits here.
+        """
+        with self._accepted:
+            return self._accepted.wait_for(lambda: len(self.connections) >= count, timeout)
 
     def wait_idle(self, timeout: float = DEFAULT_JOIN_DEADLINE) -> bool:
         """Wait at most `timeout` seconds in all for every accepted connection to end its script."""
@@ -187,6 +197,7 @@ class ScriptedServer:
                     script = self._scripts[index] if index < len(self._scripts) else None
                     record = ConnectionRecord(index, peer, scripted=script is not None)
                     self.connections.append(record)
+                    self._accepted.notify_all()
                 conn = ServerConnection(sock, record, self._wake_reader, self._stopping, self.step_timeout)
                 self._start_thread(f"conn{index}", self._serve, conn, script or [])
         except BaseException as exc:  # pragma: no cover - a harness bug; surfaced by close()

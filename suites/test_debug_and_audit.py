@@ -7,11 +7,10 @@ These scenarios document what the stdlib (Python 3.12) does: `set_debuglevel(1)`
 """
 
 import sys
-import threading
 
 import pytest
 
-from servers import call, respond
+from servers import respond
 from suites.harness import API, API_LEVEL, scenario, variant
 
 RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Debug-Probe: probe-value\r\n\r\nhello"
@@ -151,9 +150,8 @@ def test_incomplete_read_repr(client, expected, text):
     pytest.param(12, TypeError, id="int"),
 ])
 def test_send_type(server, client, data, error):
-    accepted = threading.Event()
     # No request is expected: the server only records what arrives until the client closes.
-    server.add_connection(call(lambda _conn: accepted.set()))
+    server.add_connection()
     conn = client.connect(server)
     conn.connect()
     if error is None:
@@ -164,7 +162,7 @@ def test_send_type(server, client, data, error):
         assert "bytes-like" in str(raised.value), (
             f"send() of a {type(data).__name__} raises TypeError naming what it accepts; got {raised.value!r}")
     conn.close()
-    assert accepted.wait(2.0) and server.connection(0).wait_finished(2.0), "the server saw the connection end"
+    assert server.wait_connections(1) and server.connection(0).wait_finished(2.0), "the server saw the connection end"
     received = bytes(server.connection(0).received)
     if error is None:
         assert received == b"x", f"send() sends a bytes-like object as it is; the server received {received!r}"

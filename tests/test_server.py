@@ -898,3 +898,13 @@ def test_wait_idle() -> None:
             assert not server.wait_idle(SHORT)  # both scripts drain until their client closes
         assert server.wait_idle(TIMEOUT)
         assert all(record.client_closed for record in server.connections)
+
+
+def test_wait_connections() -> None:
+    with ScriptedServer() as server:
+        server.add_connection()
+        assert not server.wait_connections(1, 0.01), "no client has connected yet"
+        with socket.create_connection(("127.0.0.1", server.port)):
+            assert server.wait_connections(1, 2.0)
+            assert server.connection(0).scripted
+            assert not server.wait_connections(2, 0.01), "only one connection was made"
