@@ -68,6 +68,13 @@ def _is_host_line(line: bytes) -> bool:
     return line[:5].lower() == b"host:"
 
 
+def _asks_to_close(lines: list[bytes]) -> bool:
+    """True if the field lines carry the "close" connection option (RFC 9110 7.6.1: a token list)."""
+    return any(option.strip(b" \t").lower() == b"close"
+               for line in lines if line[:11].lower() == b"connection:"
+               for option in line[11:].split(b","))
+
+
 class HTTPConnection:
     """One HTTP/1.1 connection to `host`:`port`, opened on the first request and kept alive.
 
@@ -91,6 +98,7 @@ class HTTPConnection:
         check_no_ctl(self.host, "host")  # CVE-2019-18348: no CR, LF or SP smuggled in through the host
         self._state = _IDLE
         self._response: HTTPResponse | None = None  # the last response, while it is being read
+        self._sent_close = False  # the request in flight carried the "close" connection option
         self._method: str | None = None
         self._request_line = b""
         self._fields: list[bytes] = []  # the field lines of the request being built
@@ -276,6 +284,7 @@ class HTTPConnection:
         hosts = [line for line in self._fields if _is_host_line(line)]
         others = [line for line in self._fields if not _is_host_line(line)]
         head = b"\r\n".join([self._request_line, *hosts, *others, b"", b""])
+        self._sent_close = _asks_to_close(others)
         self._fields = []
         if isinstance(self._response, HTTPResponse):
             # A response still being read is followed on the wire by this request's response:
@@ -378,7 +387,10 @@ class HTTPConnection:
             self.close()
             raise
         self._state = _IDLE
-        if response.will_close:
+        # RFC 9112 9.6: "A client that sends a "close" connection option MUST NOT send further
+        # requests on that connection ... and MUST close the connection after reading the
+        # corresponding response message."
+        if response.will_close or self._sent_close:
             self.close()  # the response now owns the socket
         else:
             self._response = response  # remembered until it has been read

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from servers.connection import ScriptError, ServerConnection
-from servers.requests import RecordedRequest, RequestParser
+from servers.requests import RequestParser
 
 # Between segments the server waits this long, so that a client blocked in recv() wakes up and
 # reads each segment on its own instead of finding them coalesced in its socket buffer.
@@ -257,7 +257,7 @@ def respond(response: bytes, delivery: Delivery = WHOLE) -> list[Step]:
 
 
 __all__ = [
-    "BYTEWISE", "WHOLE", "Delivery", "RecordedRequest", "Step", "call", "close", "expect_body",
+    "BYTEWISE", "WHOLE", "Delivery", "Step", "call", "close", "expect_body",
     "expect_request", "half_close", "pause", "reset", "respond", "send", "send_segments", "split_at",
     "stall",
 ]
