@@ -23,6 +23,9 @@ from suites.harness.impls import Implementation, ImplError, resolve_all
 from suites.harness.scenario import MARKER, VARIANT_MARKER, Profile, ScenarioInfo, check
 from suites.harness.wire import Unsupported
 
+# Fixture modules of the servers that scenarios share (TLS, proxies); loaded with this plugin.
+pytest_plugins: list[str] = []
+
 DEFAULT_IMPLS = ["reference"]
 DEFAULT_SCENARIO_TIMEOUT = 5.0
 SUITES_DIR = Path(__file__).parent

@@ -112,7 +112,7 @@ class _Session(WireSession):
 class MiniAdapter(WireAdapter):
     name = "mini"
 
-    def open_session(self, *, timeout):
+    def open_session(self, *, timeout, tls=None, proxy=None):
         return _Session(timeout)
 
     def classify(self, exc):

@@ -22,6 +22,8 @@ from suites.harness.wire import (
     Failure,
     Outcome,
     Response,
+    TLSConfig,
+    Unsupported,
     body,
     check,
     expect_failure,
@@ -35,6 +37,6 @@ each_delivery = pytest.mark.parametrize("delivery", [WHOLE, BYTEWISE], ids=str)
 
 __all__ = [
     "API", "API_LEVEL", "MAY", "MUST", "SHOULD", "WIRE", "ErrorKind", "Expected", "Failure", "Level",
-    "Outcome", "Profile", "Response", "ScenarioInfo", "body", "check", "each_delivery", "expect_failure",
+    "Outcome", "Profile", "Response", "ScenarioInfo", "TLSConfig", "Unsupported", "body", "check", "each_delivery", "expect_failure",
     "expect_response", "fails", "scenario", "variant",
 ]

@@ -16,13 +16,18 @@ from types import ModuleType
 from typing import Any
 
 from suites.harness.wire import (
+    FEATURE_CLIENT_CERT,
     FEATURE_CUSTOM_METHODS,
     FEATURE_DUPLICATE_HEADERS,
+    FEATURE_PROXY,
     FEATURE_REASON,
+    FEATURE_TLS,
+    FEATURE_TUNNEL,
     FEATURE_VERSION,
     ErrorKind,
     RefusedInput,
     Response,
+    TLSConfig,
     WireAdapter,
     WireRequest,
     WireSession,
@@ -73,10 +78,23 @@ class _HeaderPairs:
         return self._pairs
 
 
+def ssl_context(tls: TLSConfig | None) -> ssl.SSLContext:
+    """The SSLContext a careful caller builds from these settings (the stdlib's defaults otherwise)."""
+    tls = tls or TLSConfig()
+    context = ssl.create_default_context(cafile=tls.ca_file)
+    if tls.client_cert is not None:
+        context.load_cert_chain(tls.client_cert)
+    if not tls.check_hostname:
+        context.check_hostname = False
+    return context
+
+
 class _Session(WireSession):
-    def __init__(self, module: ModuleType, timeout: float) -> None:
+    def __init__(self, module: ModuleType, timeout: float, tls: TLSConfig | None, proxy: str | None) -> None:
         self._module = module
         self._timeout = timeout
+        self._tls = tls
+        self._proxy = split_url(proxy)[1] if proxy is not None else None
         self._connections: dict[tuple[str, str], Any] = {}
 
     def send(self, request: WireRequest) -> Response:
@@ -86,6 +104,9 @@ class _Session(WireSession):
         if conn is None:
             conn = self._open(scheme, netloc)
             self._connections[key] = conn
+        if self._proxy is not None and scheme == "http":
+            # Through a forward proxy, the request target is the absolute URI (RFC 9112 3.2.2).
+            target = request.url.partition("#")[0]
         try:
             try:
                 conn.request(request.method, target, body=request.body,
@@ -106,11 +127,16 @@ class _Session(WireSession):
         return Response(response.status, response.reason, list(response.getheaders()), body, version)
 
     def _open(self, scheme: str, netloc: str) -> Any:
-        if scheme == "https":
-            return self._module.HTTPSConnection(netloc, timeout=self._timeout)
-        if scheme != "http":
+        if scheme not in ("http", "https"):
             raise ValueError(f"unsupported URL scheme {scheme!r}")
-        return self._module.HTTPConnection(netloc, timeout=self._timeout)
+        address = self._proxy or netloc
+        if scheme == "http":
+            return self._module.HTTPConnection(address, timeout=self._timeout)
+        conn = self._module.HTTPSConnection(address, timeout=self._timeout, context=ssl_context(self._tls))
+        if self._proxy is not None:
+            host, port = _host_port(netloc)
+            conn.set_tunnel(host, port)
+        return conn
 
     def close(self) -> None:
         for conn in self._connections.values():
@@ -118,17 +144,27 @@ class _Session(WireSession):
         self._connections.clear()
 
 
+def _host_port(netloc: str) -> tuple[str, int | None]:
+    """Host (IPv6 literals without brackets, as set_tunnel wants them) and port of an authority."""
+    if netloc.startswith("["):
+        host, _, rest = netloc[1:].partition("]")
+        return host, int(rest[1:]) if rest.startswith(":") else None
+    host, separator, port = netloc.rpartition(":")
+    return (host, int(port)) if separator else (netloc, None)
+
+
 class HTTPClientAPIAdapter(WireAdapter):
     """Wire adapter for any module that offers http.client's HTTPConnection API."""
 
-    features = frozenset({FEATURE_CUSTOM_METHODS, FEATURE_DUPLICATE_HEADERS, FEATURE_REASON, FEATURE_VERSION})
+    features = frozenset({FEATURE_CUSTOM_METHODS, FEATURE_DUPLICATE_HEADERS, FEATURE_REASON, FEATURE_VERSION,
+                          FEATURE_TLS, FEATURE_CLIENT_CERT, FEATURE_PROXY, FEATURE_TUNNEL})
 
     def __init__(self, module: ModuleType, name: str) -> None:
         self.module = module
         self.name = name
 
-    def open_session(self, *, timeout: float) -> WireSession:
-        return _Session(self.module, timeout)
+    def open_session(self, *, timeout: float, tls: TLSConfig | None = None, proxy: str | None = None) -> WireSession:
+        return _Session(self.module, timeout, tls, proxy)
 
     def classify(self, exc: BaseException) -> ErrorKind | None:
         for class_name, kind in _KIND_BY_NAME:

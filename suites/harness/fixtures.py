@@ -11,7 +11,7 @@ from typing import Any
 
 from servers import ScriptedServer
 from suites.harness.impls import Implementation
-from suites.harness.wire import Headers, Outcome, SessionHandle
+from suites.harness.wire import Headers, Outcome, SessionHandle, TLSConfig
 
 # How long a client under test waits on the network before its own timeout fires. Well below
 # the scenario deadline, so that a client honouring its timeout reports a timeout error kind.
@@ -50,16 +50,18 @@ class WireClient:
         self.features = impl.wire.features
         self._sessions: list[SessionHandle] = []
 
-    def session(self, *, timeout: float = CLIENT_TIMEOUT) -> SessionHandle:
+    def session(self, *, timeout: float = CLIENT_TIMEOUT, tls: TLSConfig | None = None,
+                proxy: str | None = None) -> SessionHandle:
         """A session: its requests may reuse connections. Closed at teardown if not before."""
-        handle = SessionHandle(self.impl.wire, self.impl.wire.open_session(timeout=timeout))
+        handle = SessionHandle(self.impl.wire, self.impl.wire.open_session(timeout=timeout, tls=tls, proxy=proxy))
         self._sessions.append(handle)
         return handle
 
     def request(self, method: str, url: str, headers: Headers = (), body: bytes | None = None,
-                *, timeout: float = CLIENT_TIMEOUT) -> Outcome:
+                *, timeout: float = CLIENT_TIMEOUT, tls: TLSConfig | None = None,
+                proxy: str | None = None) -> Outcome:
         """One request in a session of its own."""
-        with self.session(timeout=timeout) as session:
+        with self.session(timeout=timeout, tls=tls, proxy=proxy) as session:
             return session.request(method, url, headers, body)
 
     def close_all(self) -> None:

@@ -38,6 +38,16 @@ class RefusedInput(Exception):
 
 
 @dataclass(frozen=True)
+class TLSConfig:
+    """How a session verifies servers and authenticates itself over HTTPS; each adapter passes these
+    settings to its client the client's own way (an SSLContext, `verify=`, a CA bundle option...)."""
+
+    ca_file: str | None = None  # PEM file of the CAs to trust; None: the client's default trust store
+    client_cert: str | None = None  # PEM file with the client's certificate chain and key (mutual TLS)
+    check_hostname: bool = True  # False only where a scenario checks what happens without it
+
+
+@dataclass(frozen=True)
 class WireRequest:
     method: str
     url: str
@@ -150,8 +160,13 @@ class WireAdapter(abc.ABC):
     features: frozenset[str] = frozenset()
 
     @abc.abstractmethod
-    def open_session(self, *, timeout: float) -> WireSession:
-        """A new session whose network operations give up after `timeout` seconds."""
+    def open_session(self, *, timeout: float, tls: TLSConfig | None = None, proxy: str | None = None) -> WireSession:
+        """A new session whose network operations give up after `timeout` seconds.
+
+        `tls` configures HTTPS (None: the client's defaults). `proxy` ("http://host:port") sends
+        every request through that proxy: http URLs in absolute form, https URLs through a CONNECT
+        tunnel. An adapter whose client cannot honour either raises Unsupported.
+        """
 
     @abc.abstractmethod
     def classify(self, exc: BaseException) -> ErrorKind | None:
@@ -192,3 +207,7 @@ FEATURE_CUSTOM_METHODS = "custom-methods"  # any token as a method
 FEATURE_DUPLICATE_HEADERS = "duplicate-headers"  # the same field name sent twice
 FEATURE_REASON = "reason-phrase"  # the reason phrase is exposed
 FEATURE_VERSION = "response-version"  # the response's HTTP version is exposed
+FEATURE_TLS = "tls"  # https URLs, with TLSConfig's CA file and hostname check honoured
+FEATURE_CLIENT_CERT = "client-certificate"  # TLSConfig.client_cert presented for mutual TLS
+FEATURE_PROXY = "forward-proxy"  # http URLs through a proxy, in absolute form
+FEATURE_TUNNEL = "connect-tunnel"  # https URLs through a proxy, in a CONNECT tunnel
