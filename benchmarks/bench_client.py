@@ -27,6 +27,7 @@ import argparse
 import gc
 import importlib
 import json
+import mmap
 import os
 import platform
 import resource
@@ -44,6 +45,10 @@ ROOT = HERE.parent
 ALIASES = {"stdlib": "http.client", "reference": "reference"}
 MIB = 1 << 20
 RAW = "raw-socket"  # worker module name for the round-trip floor (not a valid module name)
+# Worker module names for (a)'s ceilings: a bare socket reading the same response with recv_into,
+# into one buffer reused for every response, or into fresh memory for each one.
+RAW_LARGE_REUSED = "raw-large-reused"
+RAW_LARGE_FRESH = "raw-large-fresh"
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,8 @@ def run_worker(module_name: str, workload: str, port: int, sizes: Sizes, iterati
     """Time `iterations` runs of `workload` on one connection; peak memory growth over all of them."""
     if module_name == RAW:
         return run_raw_round_trips(port, sizes)
+    if module_name in (RAW_LARGE_REUSED, RAW_LARGE_FRESH):
+        return run_raw_large(port, sizes, iterations, fresh=module_name == RAW_LARGE_FRESH)
     client = importlib.import_module(module_name)
     conn = client.HTTPConnection("127.0.0.1", port, timeout=60)
     conn.connect()
@@ -134,6 +141,37 @@ def run_raw_round_trips(port: int, sizes: Sizes) -> dict[str, object]:
     elapsed = time.perf_counter() - start
     sock.close()
     return {"seconds": [elapsed], "amount": sizes.requests, "memory": 0}
+
+
+def run_raw_large(port: int, sizes: Sizes, iterations: int, *, fresh: bool) -> dict[str, object]:
+    """Workload (a) with a bare socket: recv_into until the whole response is in, no parsing.
+
+    `fresh`: each response goes into new memory, an anonymous mmap, which is what malloc gives
+    CPython for a block this large (so what every read() returning new bytes must write into);
+    otherwise into one buffer allocated and touched before the timed runs.
+    """
+    sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+    request = b"GET /large HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    total = len(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n"
+                % sizes.large) + sizes.large
+    reused = bytearray(total)  # bytearray() writes zeros: its pages are in memory before timing
+    seconds = []
+    for _ in range(iterations):
+        start = time.perf_counter()
+        buffer = mmap.mmap(-1, total) if fresh else reused
+        with memoryview(buffer) as view:
+            sock.sendall(request)
+            received = 0
+            while received < total:
+                count = sock.recv_into(view[received:])
+                if not count:
+                    raise SystemExit("raw large read: the server closed early")
+                received += count
+        seconds.append(time.perf_counter() - start)
+        if fresh:
+            buffer.close()
+    sock.close()
+    return {"seconds": seconds, "amount": sizes.large, "memory": 0}
 
 
 # --------------------------------------------------------------------------------------------
@@ -273,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
 
     results: dict[tuple[str, int], list[dict[str, Any]]] = {}
     raw: list[dict[str, Any]] = []
+    ceilings: dict[str, list[dict[str, Any]]] = {RAW_LARGE_REUSED: [], RAW_LARGE_FRESH: []}
     server = Server(sizes)
     started = time.perf_counter()
     try:
@@ -284,6 +323,9 @@ def main(argv: list[str] | None = None) -> int:
                         measure(impls[index], workload, server.port, sizes, iterations[workload.name]))
             if any(w.name == "small" for w in workloads):
                 raw.append(measure(RAW, WORKLOADS[2], server.port, sizes, 1))
+            if any(w.name == "large" for w in workloads):
+                for name, runs in ceilings.items():
+                    runs.append(measure(name, WORKLOADS[0], server.port, sizes, iterations["large"]))
             print(f"  round {run + 1}/{sizes.repeat} done ({time.perf_counter() - started:.1f} s)", file=sys.stderr)
     finally:
         server.stop()
@@ -313,6 +355,12 @@ def main(argv: list[str] | None = None) -> int:
             json.dump({"python": platform.python_version(), "impls": impls, "sizes": vars(sizes),
                        "results": {f"{name}:{'AB'[i]}": value for (name, i), value in results.items()},
                        "raw_socket": raw}, out, indent=1)
+    if ceilings[RAW_LARGE_REUSED]:
+        reused, fresh = (summarise(speeds(WORKLOADS[0], ceilings[name]), args.stat)
+                         for name in (RAW_LARGE_REUSED, RAW_LARGE_FRESH))
+        print(f"\n(a) ceilings on this machine: a bare socket reading the same response with recv_into, once per "
+              f"round, gets {reused:,.0f} MB/s into one reused buffer and {fresh:,.0f} MB/s into fresh memory "
+              f"({args.stat}). read() returns new bytes, so the second is (a)'s ceiling for any client.")
     if raw:
         floor = summarise(speeds(WORKLOADS[2], raw), args.stat)
         print(f"\n(c) ceiling on this machine: a bare socket doing the same GETs without parsing, once per round, "
