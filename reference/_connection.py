@@ -431,8 +431,9 @@ class HTTPSConnection(HTTPConnection):
     """An HTTPConnection over TLS, verifying the server's certificate and host name by default.
 
     `context` is the ssl.SSLContext to use; the default one comes from ssl.create_default_context()
-    (certificates and host name checked) and offers ALPN "http/1.1". The name sent in SNI and
-    checked against the certificate is the host, or the tunnel's host when tunnelling.
+    (certificates and host name checked, never against the subject's common name) and offers ALPN
+    "http/1.1". The name sent in SNI and checked against the certificate is the host, or the
+    tunnel's host when tunnelling. Closing the connection sends a TLS closure alert first.
     """
 
     default_port: int = HTTPS_PORT
@@ -448,7 +449,14 @@ class HTTPSConnection(HTTPConnection):
         super().connect()
         assert self.sock is not None
         try:
-            self.sock = self._context.wrap_socket(self.sock, server_hostname=self._tunnel_host or self.host)
+            sock = self._context.wrap_socket(self.sock, server_hostname=self._tunnel_host or self.host)
+            if type(sock) is ssl.SSLSocket:
+                # The very object wrap_socket() made, now also sending close_notify when it is
+                # really closed (a caller's own sslsocket_class is left alone).
+                sock.__class__ = _ClosureAlertSocket
+            self.sock = sock
+            if self._context.check_hostname:
+                _refuse_common_name_only(sock)
         except BaseException:
             self.close()
             raise
@@ -457,7 +465,46 @@ class HTTPSConnection(HTTPConnection):
 def _default_context() -> ssl.SSLContext:
     context = ssl.create_default_context()  # CERT_REQUIRED and check_hostname: PEP 476
     context.set_alpn_protocols(["http/1.1"])
+    # RFC 9110 4.3.4: "A reference identity of type CN-ID MUST NOT be used by clients."
+    context.hostname_checks_common_name = False
     if getattr(context, "post_handshake_auth", None) is not None:
         # TLS 1.3 post-handshake client authentication, where OpenSSL supports it.
         context.post_handshake_auth = True
     return context
+
+
+def _refuse_common_name_only(sock: ssl.SSLSocket) -> None:
+    """Refuse a certificate that names no DNS name or IP address in subjectAltName.
+
+    OpenSSL then falls back to the subject's common name when the context allows it
+    (hostname_checks_common_name, True in ssl.create_default_context()); RFC 9110 4.3.4 forbids
+    that: "A reference identity of type CN-ID MUST NOT be used by clients."
+    """
+    certificate = sock.getpeercert() or {}
+    names = certificate.get("subjectAltName", ())
+    if not any(isinstance(name, tuple) and name[0] in ("DNS", "IP Address") for name in names):
+        message = ("certificate verify failed: the certificate has no DNS or IP subjectAltName; its "
+                   "subject common name is not an identity (RFC 9110 4.3.4)")
+        error = ssl.SSLCertVerificationError(1, message)
+        error.verify_code = 62  # X509_V_ERR_HOSTNAME_MISMATCH
+        error.verify_message = message
+        raise error
+
+
+class _ClosureAlertSocket(ssl.SSLSocket):
+    """An SSLSocket that sends a TLS closure alert when it is really closed (by the connection or,
+    later, by the response still reading from it).
+
+    RFC 9112 9.8: "Clients MUST send a closure alert before closing the connection. Clients that do
+    not expect to receive any more data MAY choose not to wait for the server's closure alert":
+    the alert is sent without blocking and the server's is not waited for.
+    """
+
+    def _real_close(self) -> None:
+        if self.fileno() != -1 and self.version() is not None:  # a TLS session to close
+            try:
+                self.settimeout(0)
+                self.unwrap()
+            except (OSError, ValueError):
+                pass  # ssl.SSLWantReadError: sent; the server's alert is not waited for
+        super()._real_close()  # type: ignore[misc]

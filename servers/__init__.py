@@ -3,9 +3,22 @@
 `ScriptedServer` is a loopback TCP server whose connections follow scripts of steps (expect a
 request, send bytes in chosen segments, pause, half-close, close, reset, stall). It records every
 byte received and parses each request with h11, an independent strict parser.
+
+`ScriptedServer(tls=ServerTLS(...))` serves TLS (certificates of every kind from `TestPKI`); its
+connections' `tls` records say what the client offered and how the handshake and the closure went.
 """
 
+from servers.certificates import CertKind, TestPKI
+from servers.clienthello import ClientHello
 from servers.connection import ConnectionRecord, ScriptError, ServerConnection
+from servers.proxy import (
+    ESTABLISHED,
+    at,
+    expect_connect,
+    proxy_auth_required,
+    relay,
+    tunnel,
+)
 from servers.requests import RecordedRequest
 from servers.scripted import ScriptedServer, ServerError, ipv6_available
 from servers.steps import (
@@ -15,21 +28,31 @@ from servers.steps import (
     Step,
     call,
     close,
+    close_notify,
     expect_body,
+    expect_client_hello,
     expect_request,
     half_close,
+    handshake,
     pause,
     reset,
     respond,
     send,
+    send_raw,
     send_segments,
     split_at,
     stall,
 )
+from servers.tls import ServerTLS, TLSRecord
 
 __all__ = [
     "BYTEWISE", "WHOLE", "ConnectionRecord", "Delivery", "RecordedRequest", "ScriptError",
     "ScriptedServer", "ServerConnection", "ServerError", "Step", "call", "close", "expect_body",
     "expect_request", "half_close", "ipv6_available", "pause", "reset", "respond", "send",
     "send_segments", "split_at", "stall",
+    # the scripted CONNECT proxy (servers/proxy.py)
+    "ESTABLISHED", "at", "expect_connect", "proxy_auth_required", "relay", "tunnel",
+    # TLS servers (servers/tls.py, servers/certificates.py)
+    "CertKind", "ClientHello", "ServerTLS", "TLSRecord", "TestPKI", "close_notify", "expect_client_hello",
+    "handshake", "send_raw",
 ]

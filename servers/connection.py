@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass, field
 
 from servers.requests import RecordedRequest, RequestParser
+from servers.tls import ServerTLS, TLSRecord
+from servers.tls_transport import TLSChannel
 
 RECV_SIZE = 65536
 
@@ -38,12 +40,13 @@ class ConnectionRecord:
     events: list[str] = field(default_factory=list)
     scripted: bool = True
     client_reset: bool = False
+    tls: TLSRecord | None = None  # for a TLS server: what happened in the TLS layer
     _client_closed: threading.Event = field(default_factory=threading.Event, repr=False)
     _finished: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
     def client_closed(self) -> bool:
-        """True once the server has seen the client's end of the connection (EOF or reset)."""
+        """True once the server has seen the client's end of the connection (EOF, reset, or TLS close_notify)."""
         return self._client_closed.is_set()
 
     def wait_client_close(self, timeout: float) -> bool:
@@ -62,7 +65,12 @@ class ConnectionRecord:
 
 
 class ServerConnection:
-    """Socket I/O for one connection's script, recording both directions."""
+    """Socket I/O for one connection's script, recording both directions.
+
+    With `tls` settings, receive() and send() carry TLS application data (recorded in plaintext)
+    and the handshake is made when the script first needs it; raw_receive() and send_raw() are
+    the TCP connection itself, for scripts that bypass or break TLS.
+    """
 
     def __init__(
         self,
@@ -71,6 +79,7 @@ class ServerConnection:
         wake: socket.socket,
         stopping: threading.Event,
         timeout: float,
+        tls: ServerTLS | None = None,
     ) -> None:
         # Non-blocking, so that a send larger than the socket buffers, to a client that does not
         # read, cannot block inside the kernel where the wake-up socket cannot end it.
@@ -83,13 +92,81 @@ class ServerConnection:
         self.open = True
         self._wake = wake
         self._stopping = stopping
+        self.channel: TLSChannel | None = None
+        if tls is not None:
+            record.tls = TLSRecord()
+            self.channel = TLSChannel(tls, record.tls, self)
+
+    # -- the HTTP bytes (TLS application data on a TLS connection) -------------------------------
 
     def receive(self, timeout: float | None) -> bytes:
-        """Next bytes from the client; b"" at EOF or reset.
+        """Next bytes from the client; b"" at EOF or reset (with TLS: also at close_notify).
 
         Raises ScriptError when nothing arrives within `timeout` (None: until shutdown) and
         ServerShutdown when the server is closing.
         """
+        if self.channel is None:
+            data = self._socket_receive(timeout)
+            if data:
+                self.record.received += data
+            return data
+        self._need_handshake(timeout)
+        data = self.channel.read(timeout)
+        if data:
+            self.record.received += data
+        else:
+            self._client_gone()
+        return data
+
+    def send(self, data: bytes) -> bool:
+        """Send all of `data`; False if the client had gone (reset or closed), which is recorded."""
+        if self.channel is None:
+            return self._socket_send(data, self.record.sent)
+        self._need_handshake(self.timeout)
+        if self.channel.write(data):
+            self.record.sent += data
+            return True
+        return False
+
+    def _need_handshake(self, timeout: float | None) -> None:
+        assert self.channel is not None
+        state = self.channel.state
+        if state == "not started":
+            if not self.channel.handshake(timeout):
+                raise ScriptError(f"the TLS handshake failed: {self.record.tls and self.record.tls.handshake_error}")
+        elif state != "done":
+            raise ScriptError(f"no TLS session to use: the handshake {state}")
+
+    # -- the TCP connection itself ---------------------------------------------------------------
+
+    def raw_receive(self, timeout: float | None) -> bytes:
+        """Next bytes on the TCP connection (TLS records on a TLS connection); b"" at EOF or reset."""
+        data = self._socket_receive(timeout)
+        if not data:
+            self._client_gone()
+        return data
+
+    def raw_send(self, data: bytes) -> bool:
+        """Send bytes on the TCP connection as they are (the TLS layer records them)."""
+        return self._socket_send(data, None)
+
+    def send_raw(self, data: bytes) -> bool:
+        """Send bytes on the TCP connection, bypassing TLS (before the handshake: none will be made)."""
+        if self.channel is None or self.record.tls is None:
+            return self._socket_send(data, self.record.sent)
+        self.channel.bypass()
+        self.record.tls.raw_sent += data
+        return self._socket_send(data, None)
+
+    def note(self, event: str) -> None:
+        self.record.events.append(event)
+
+    def _client_gone(self) -> None:
+        if not self.record.client_closed:
+            self.record.events.append("client closed" + (" (reset)" if self.record.client_reset else ""))
+            self.record._client_closed.set()
+
+    def _socket_receive(self, timeout: float | None) -> bytes:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
@@ -105,15 +182,11 @@ class ServerConnection:
             except ConnectionResetError:
                 self.record.client_reset = True
                 data = b""
-            if data:
-                self.record.received += data
-            else:
-                self.record.events.append("client closed" + (" (reset)" if self.record.client_reset else ""))
-                self.record._client_closed.set()
+            if not data and self.channel is None:
+                self._client_gone()
             return data
 
-    def send(self, data: bytes) -> bool:
-        """Send all of `data`; False if the client had gone (reset or closed), which is recorded."""
+    def _socket_send(self, data: bytes, recorded: bytearray | None) -> bool:
         view = memoryview(data)
         while view:
             stopping, _, _ = select.select([self._wake], [self.sock], [])
@@ -128,9 +201,12 @@ class ServerConnection:
                 self.record.client_reset = True
                 self.record._client_closed.set()
                 return False
-            self.record.sent += view[:sent]
+            if recorded is not None:
+                recorded += view[:sent]
             view = view[sent:]
         return True
+
+    # -- the rest of a script --------------------------------------------------------------------
 
     def pause(self, seconds: float) -> None:
         if self._stopping.wait(seconds):
@@ -152,6 +228,19 @@ class ServerConnection:
         self.close()
 
     def drain(self) -> None:
-        """Keep recording whatever the client sends until it closes or the server shuts down."""
+        """Keep recording whatever the client sends until it closes or the server shuts down.
+
+        On a TLS connection whose script never needed the handshake, it is made here (its
+        failure is recorded, not an error); after a failed or bypassed handshake, raw bytes are
+        read (and recorded in record.tls.raw_received), so that the client is not reset.
+        """
+        channel = self.channel
+        if channel is not None and channel.state == "not started" and self.open:
+            channel.handshake(None)
         while self.open and not self.record.client_closed:
-            self.receive(timeout=None)
+            if channel is not None and channel.state != "done":
+                data = self.raw_receive(timeout=None)
+                if data and self.record.tls is not None:
+                    self.record.tls.raw_received += data
+            else:
+                self.receive(timeout=None)

@@ -10,6 +10,10 @@ n-th script given to `add_connection`, each in its own thread, so that a client 
 connection while the first is still open is served. A connection with no script is recorded and
 closed at once. Whatever goes wrong in a connection thread is re-raised in the test by `close()`
 (or `check()`), and `close()` fails loudly if a thread does not stop within its deadline.
+
+With `tls=ServerTLS(...)` every connection is TLS: the script's steps read and send HTTP bytes
+as TLS application data, and the connection's `tls` record says what the client offered (SNI,
+ALPN), how the handshake ended, and whether the client sent close_notify.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from types import TracebackType
 from servers.connection import ConnectionRecord, ScriptError, ServerConnection, ServerShutdown
 from servers.requests import RecordedRequest
 from servers.steps import Step
+from servers.tls import ServerTLS
 
 DEFAULT_STEP_TIMEOUT = 5.0  # how long a step waits for the client before the script fails
 DEFAULT_JOIN_DEADLINE = 2.0  # how long close() waits for the server's threads to stop
@@ -54,11 +59,13 @@ class ScriptedServer:
         *,
         step_timeout: float = DEFAULT_STEP_TIMEOUT,
         join_deadline: float = DEFAULT_JOIN_DEADLINE,
+        tls: ServerTLS | None = None,
     ) -> None:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.host = host
         self.step_timeout = step_timeout
         self.join_deadline = join_deadline
+        self.tls = tls  # TLS settings: every connection is TLS (the handshake made as its script needs it)
         self.connections: list[ConnectionRecord] = []
         self.errors: list[BaseException] = []
         self._scripts: list[Sequence[Step]] = []
@@ -87,7 +94,9 @@ class ScriptedServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{host}:{self.port}"
 
-    def url(self, path: str = "/", scheme: str = "http") -> str:
+    def url(self, path: str = "/", scheme: str | None = None) -> str:
+        """A URL of this server: https for a TLS server, http otherwise, unless `scheme` says."""
+        scheme = scheme or ("https" if self.tls is not None else "http")
         return f"{scheme}://{self.authority}{path}"
 
     def add_connection(self, *steps: Step | Sequence[Step], optional: bool = False) -> int:
@@ -198,7 +207,7 @@ class ScriptedServer:
                     record = ConnectionRecord(index, peer, scripted=script is not None)
                     self.connections.append(record)
                     self._accepted.notify_all()
-                conn = ServerConnection(sock, record, self._wake_reader, self._stopping, self.step_timeout)
+                conn = ServerConnection(sock, record, self._wake_reader, self._stopping, self.step_timeout, self.tls)
                 self._start_thread(f"conn{index}", self._serve, conn, script or [])
         except BaseException as exc:  # pragma: no cover - a harness bug; surfaced by close()
             self.errors.append(exc)

@@ -6,6 +6,10 @@ A script is a sequence of steps run in order on one accepted connection:
 
 Once the last step has run, the server keeps reading (and recording) until the client closes or
 the server shuts down, unless the script closed the connection itself.
+
+On a TLS server (ScriptedServer(tls=...)) the same steps carry HTTP bytes as TLS application
+data, and `close()` drops TCP without a closure alert; `handshake()`, `expect_client_hello()`,
+`send_raw()` and `close_notify()` script the TLS layer itself.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import dataclass
 
 from servers.connection import ScriptError, ServerConnection
 from servers.requests import RequestParser
+from servers.tls_transport import TLSChannel
 
 # Between segments the server waits this long, so that a client blocked in recv() wakes up and
 # reads each segment on its own instead of finding them coalesced in its socket buffer.
@@ -206,6 +211,85 @@ class Call(Step):
         return f"call({getattr(self.handler, '__name__', self.handler)!r})"
 
 
+# -- TLS: steps for a server made with tls=ServerTLS(...) -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Handshake(Step):
+    """Make the TLS handshake now; `succeeds` True/False: the script fails if it ends otherwise.
+
+    A failed handshake ends the script's use of TLS; the connection then reads raw bytes until
+    the client closes, so that the client sees the server's alert rather than a reset.
+    """
+
+    awaits_client = True
+
+    succeeds: bool | None = True
+    timeout: float | None = None
+
+    def run(self, conn: ServerConnection) -> None:
+        channel = _channel(conn, self)
+        ok = channel.handshake(conn.timeout if self.timeout is None else self.timeout)
+        if self.succeeds is True and not ok:
+            raise ScriptError(f"the TLS handshake failed: {channel.record.handshake_error}")
+        if self.succeeds is False and ok:
+            raise ScriptError("the client completed the TLS handshake, which the scenario expected it to refuse")
+
+    def __str__(self) -> str:
+        return "handshake()" if self.succeeds else f"handshake(succeeds={self.succeeds})"
+
+
+@dataclass(frozen=True)
+class ExpectClientHello(Step):
+    """Read raw bytes until the client's whole ClientHello has arrived, without answering it."""
+
+    awaits_client = True
+
+    timeout: float | None = None
+
+    def run(self, conn: ServerConnection) -> None:
+        channel = _channel(conn, self)
+        if not channel.read_client_hello(conn.timeout if self.timeout is None else self.timeout):
+            raise ScriptError("the client sent no TLS ClientHello: "
+                              f"{bytes(channel.record.raw_received[:100])!r}")
+
+    def __str__(self) -> str:
+        return "expect_client_hello()"
+
+
+@dataclass(frozen=True)
+class SendRaw(Step):
+    """Send bytes on the TCP connection, outside TLS: before the handshake, none is made then."""
+
+    data: bytes
+
+    def run(self, conn: ServerConnection) -> None:
+        conn.send_raw(self.data)
+
+    def __str__(self) -> str:
+        shown = self.data[:60] + (b"..." if len(self.data) > 60 else b"")
+        return f"send_raw({shown!r})"
+
+
+class CloseNotify(Step):
+    """Send a TLS closure alert (close_notify); TCP stays open until a close() step or the client's close."""
+
+    def run(self, conn: ServerConnection) -> None:
+        channel = _channel(conn, self)
+        if channel.state != "done":
+            raise ScriptError(f"close_notify() needs a TLS session; the handshake {channel.state}")
+        channel.close_notify()
+
+    def __str__(self) -> str:
+        return "close_notify()"
+
+
+def _channel(conn: ServerConnection, step: Step) -> TLSChannel:
+    if conn.channel is None:
+        raise ScriptError(f"{step} needs a TLS server (ScriptedServer(tls=...))")
+    return conn.channel
+
+
 # The builders scenarios use: short names that read like the script they write.
 def expect_request(*, body: bool = True, strict: bool = True, timeout: float | None = None) -> Step:
     return ExpectRequest(body=body, strict=strict, timeout=timeout)
@@ -251,13 +335,29 @@ def call(handler: Callable[[ServerConnection], None]) -> Step:
     return Call(handler)
 
 
+def handshake(*, succeeds: bool | None = True, timeout: float | None = None) -> Step:
+    return Handshake(succeeds, timeout)
+
+
+def expect_client_hello(*, timeout: float | None = None) -> Step:
+    return ExpectClientHello(timeout)
+
+
+def send_raw(data: bytes) -> Step:
+    return SendRaw(data)
+
+
+def close_notify() -> Step:
+    return CloseNotify()
+
+
 def respond(response: bytes, delivery: Delivery = WHOLE) -> list[Step]:
     """The most common script: read one request, send one response."""
     return [expect_request(), send(response, delivery)]
 
 
 __all__ = [
-    "BYTEWISE", "WHOLE", "Delivery", "Step", "call", "close", "expect_body",
-    "expect_request", "half_close", "pause", "reset", "respond", "send", "send_segments", "split_at",
-    "stall",
+    "BYTEWISE", "WHOLE", "Delivery", "Step", "call", "close", "close_notify", "expect_body",
+    "expect_client_hello", "expect_request", "half_close", "handshake", "pause", "reset", "respond", "send",
+    "send_raw", "send_segments", "split_at", "stall",
 ]

@@ -24,7 +24,7 @@ from suites.harness.scenario import MARKER, VARIANT_MARKER, Profile, ScenarioInf
 from suites.harness.wire import Unsupported
 
 # Fixture modules of the servers that scenarios share (TLS, proxies); loaded with this plugin.
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = ["suites.harness.proxy_fixtures", "suites.harness.tls_fixtures"]
 
 DEFAULT_IMPLS = ["reference"]
 DEFAULT_SCENARIO_TIMEOUT = 5.0

@@ -112,6 +112,8 @@ class _Session(WireSession):
                 conn.request(request.method, target, body=request.body,
                              headers=_HeaderPairs(tuple(request.headers)))
             except (ValueError, TypeError) as refused:
+                if isinstance(refused, ssl.SSLError | ssl.CertificateError):
+                    raise  # a failed handshake (SSLCertVerificationError is a ValueError too)
                 # http.client validates the method, URL (InvalidURL is a ValueError) and headers
                 # while building the request, before a byte is sent. Scenarios that care also
                 # check that the server received nothing.
