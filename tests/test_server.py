@@ -18,6 +18,7 @@ import warnings
 from collections.abc import Callable, Iterator
 
 import pytest
+from raw_sockets import TIMEOUT, connect, recv_exactly
 
 from servers import (
     BYTEWISE,
@@ -44,7 +45,6 @@ from servers.connection import ScriptError
 from servers.requests import RequestParser
 from servers.steps import Send
 
-TIMEOUT = 5.0  # bound of every wait in these tests; only reached when something is broken
 SHORT = 0.1  # for waits that are expected to time out
 
 
@@ -56,20 +56,8 @@ def get(target: bytes = b"/", host: bytes = b"example.test") -> bytes:
     return b"GET %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (target, host)
 
 
-def connect(server: ScriptedServer) -> socket.socket:
-    sock = socket.create_connection((server.host, server.port), timeout=TIMEOUT)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return sock
 
 
-def recv_exactly(sock: socket.socket, size: int) -> bytes:
-    data = b""
-    while len(data) < size:
-        chunk = sock.recv(size - len(data))
-        if not chunk:
-            raise AssertionError(f"EOF after {data!r}, expected {size} bytes")
-        data += chunk
-    return data
 
 
 def recv_chunks_until_eof(sock: socket.socket) -> list[bytes]:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from raw_sockets import TIMEOUT, connect, recv_exactly
 
 from servers import (
     ESTABLISHED,
@@ -32,8 +33,6 @@ from servers import (
     tunnel,
 )
 
-TIMEOUT = 5.0
-
 
 def response(body: bytes = b"ok") -> bytes:
     return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
@@ -42,20 +41,8 @@ def response(body: bytes = b"ok") -> bytes:
 CONNECT = b"CONNECT origin.test:443 HTTP/1.1\r\nHost: origin.test:443\r\n\r\n"
 
 
-def connect(server: ScriptedServer) -> socket.socket:
-    sock = socket.create_connection((server.host, server.port), timeout=TIMEOUT)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return sock
 
 
-def recv_exactly(sock: socket.socket, size: int) -> bytes:
-    data = b""
-    while len(data) < size:
-        chunk = sock.recv(size - len(data))
-        if not chunk:
-            raise AssertionError(f"EOF after {data!r}, expected {size} bytes")
-        data += chunk
-    return data
 
 
 def recv_until_eof(sock: socket.socket) -> bytes:
