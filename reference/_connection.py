@@ -99,6 +99,7 @@ class HTTPConnection:
         self._state = _IDLE
         self._response: HTTPResponse | None = None  # the last response, while it is being read
         self._sent_close = False  # the request in flight carried the "close" connection option
+        self._server_is_http10 = False  # the last response came as HTTP/1.0: no chunked requests
         self._method: str | None = None
         self._request_line = b""
         self._fields: list[bytes] = []  # the field lines of the request being built
@@ -343,6 +344,14 @@ class HTTPConnection:
                 if length is not None:
                     self.putheader("Content-Length", length)
                     encode_chunked = False
+                elif body is not None and self._server_is_http10:
+                    # RFC 9112 6.1: "A client MUST NOT send a request containing Transfer-Encoding
+                    # unless it knows the server will handle HTTP/1.1 requests", knowledge that
+                    # may come from "the version of a prior received response". That was 1.0:
+                    # the body is read whole and sent with its length.
+                    body = b"".join(body_pieces(body, self.blocksize, self.debuglevel > 0))
+                    self.putheader("Content-Length", len(body))
+                    encode_chunked = False
                 elif body is not None:
                     if self.debuglevel > 0:
                         print(f"Unable to determine size of {body!r}")
@@ -387,6 +396,7 @@ class HTTPConnection:
             self.close()
             raise
         self._state = _IDLE
+        self._server_is_http10 = response.version == 10
         # RFC 9112 9.6: "A client that sends a "close" connection option MUST NOT send further
         # requests on that connection ... and MUST close the connection after reading the
         # corresponding response message."

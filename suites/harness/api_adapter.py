@@ -178,6 +178,6 @@ class HTTPClientAPIAdapter(WireAdapter):
             return ErrorKind.TIMEOUT
         if isinstance(exc, ssl.SSLError | ssl.CertificateError):
             return ErrorKind.TLS
-        if isinstance(exc, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)):
+        if isinstance(exc, ConnectionError):  # reset, aborted, broken pipe, refused
             return ErrorKind.CLOSED
         return None

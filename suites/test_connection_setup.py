@@ -1,0 +1,175 @@
+"""Setting a connection up: timeouts (explicit, None, the socket module's default), the local address
+(source_address), and what a client reports when nothing listens or the server resets the
+connection while the request is being sent.
+
+The http.client documentation of HTTPConnection: "The optional timeout parameter specifies a timeout
+in seconds for blocking operations like the connection attempt (if it is not specified, the global
+default timeout setting is used). The optional source_address parameter may be a tuple of a
+(host, port) to use as the source address the HTTP connection is made from."
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+from servers import expect_request, pause, reset, respond, send, stall
+from suites.harness import API, API_LEVEL, scenario
+
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+SHORT = 0.2  # a client timeout short enough to keep the scenario fast, long enough to be reliable
+
+
+def read_all(conn) -> bytes:
+    with conn.getresponse() as response:
+        return response.read()
+
+
+# -- timeouts ------------------------------------------------------------------------------------------
+
+
+@scenario("connection.setup.read-timeout", refs=["http.client.HTTPConnection", "http.client.HTTPConnection.getresponse"],
+          level=API_LEVEL, profile=API)
+@pytest.mark.parametrize("where", [
+    pytest.param("control-answered", id="control-answered"),
+    pytest.param("no-response", id="no-response"),
+    pytest.param("mid-head", id="mid-head"),
+    pytest.param("mid-body", id="mid-body"),
+])
+def test_read_timeout(server, client, where):
+    # The timeout applies to every blocking operation: a server that stops sending (without closing)
+    # makes getresponse() or read() raise TimeoutError (socket.timeout) after about `timeout` seconds.
+    stalled = {"no-response": b"", "mid-head": b"HTTP/1.1 200 OK\r\nContent-Le",
+               "mid-body": b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"}
+    if where == "control-answered":
+        server.add_connection(respond(OK))
+    else:
+        server.add_connection(expect_request(), send(stalled[where]), stall())
+    conn = client.connect(server, timeout=SHORT)
+    conn.request("GET", "/")
+    started = time.monotonic()
+    if where == "control-answered":
+        assert read_all(conn) == b"ok"
+        return
+    with pytest.raises(TimeoutError):
+        read_all(conn)
+    elapsed = time.monotonic() - started
+    assert SHORT * 0.5 <= elapsed < SHORT + 2.0, (
+        f"the read times out after about timeout={SHORT} s of silence; it took {elapsed:.2f} s")
+
+
+@scenario("connection.setup.default-timeout", refs=["http.client.HTTPConnection", "http.client.HTTPConnection.connect"],
+          level=API_LEVEL, profile=API)
+@pytest.mark.parametrize("timeout, times_out", [
+    pytest.param("default", True, id="socket-default-applies"),
+    pytest.param(3.0, False, id="explicit-timeout-wins"),
+    pytest.param(None, False, id="explicit-none-blocks"),
+])
+def test_default_timeout(server, client, timeout, times_out):
+    # Without a timeout argument, the connection uses socket.getdefaulttimeout() as it is when the
+    # connection is made; an explicit timeout (None: blocking) overrides it. The server answers
+    # after a pause longer than the default timeout.
+    server.add_connection(expect_request(), pause(SHORT * 4), send(OK))
+    kwargs = {} if timeout == "default" else {"timeout": timeout}
+    conn = client.track(client.module.HTTPConnection(server.host, server.port, **kwargs))
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(SHORT)
+    try:
+        conn.connect()
+    finally:
+        socket.setdefaulttimeout(previous)
+    conn.request("GET", "/")
+    if times_out:
+        with pytest.raises(TimeoutError):
+            read_all(conn)
+        conn.close()
+    else:
+        assert read_all(conn) == b"ok", (
+            f"with timeout={timeout!r} given, the socket module's default timeout ({SHORT} s) does not apply")
+
+
+# -- source_address ------------------------------------------------------------------------------------
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+@scenario("connection.setup.source-address", refs=["http.client.HTTPConnection"], level=API_LEVEL, profile=API)
+@pytest.mark.parametrize("source", [
+    pytest.param(None, id="control-none"),
+    pytest.param(("127.0.0.2", 0), id="other-loopback-any-port"),
+    pytest.param(("127.0.0.2", "free"), id="other-loopback-given-port"),
+])
+def test_source_address(server, client, source):
+    if source is not None and source[1] == "free":
+        source = (source[0], _free_port(source[0]))
+    server.add_connection(respond(OK))
+    conn = client.connect(server, source_address=source)
+    conn.request("GET", "/")
+    assert read_all(conn) == b"ok"
+    peer = server.connection(0).peer
+    if source is None:
+        assert peer[0] == "127.0.0.1", f"without source_address the OS picks the address; the server saw {peer}"
+        return
+    assert peer[0] == source[0], (
+        f"source_address={source!r}: the connection is made from that address; the server saw {peer}")
+    if source[1]:
+        assert peer[1] == source[1], f"source_address={source!r}: and from that port; the server saw {peer}"
+
+
+# -- failures to connect and to send --------------------------------------------------------------------
+
+
+@scenario("connection.setup.refused", refs=["http.client.HTTPConnection.connect", "http.client.HTTPConnection.request"],
+          level=API_LEVEL, profile=API)
+@pytest.mark.parametrize("how", ["connect", "request"])
+def test_connection_refused(client, how):
+    # Nothing listens on the port: the connection attempt fails with ConnectionRefusedError (an
+    # OSError), from connect() or from the request() that opens the connection.
+    port = _free_port("127.0.0.1")
+    conn = client.track(client.module.HTTPConnection("127.0.0.1", port, timeout=3.0))
+    with pytest.raises(ConnectionRefusedError):
+        if how == "connect":
+            conn.connect()
+        else:
+            conn.request("GET", "/")
+    assert conn.sock is None, "a refused connection leaves no socket behind"
+
+
+@scenario("connection.setup.reset-while-sending",
+          refs=["http.client.HTTPConnection.request", "http.client.HTTPConnection.getresponse",
+                "http.client.RemoteDisconnected"], level=API_LEVEL, profile=API)
+@pytest.mark.parametrize("size", [
+    pytest.param(0, id="control-no-reset"),
+    pytest.param(64 * 1024, id="small-body"),
+    pytest.param(16 * 1024 * 1024, id="large-body"),
+])
+def test_reset_while_sending(server, client, size):
+    # The server reads the request head and resets the connection. A body larger than the socket
+    # buffers makes request() fail (BrokenPipeError / ConnectionResetError); a small one is sent
+    # whole and getresponse() fails instead. Either way a ConnectionError reaches the caller, and
+    # after close() the HTTPConnection works again on a new connection.
+    if size:
+        server.add_connection(expect_request(body=False), reset())
+    else:
+        server.add_connection(respond(OK))
+    server.add_connection(respond(OK))
+    conn = client.connect(server)
+    body = b"x" * (size or 10)
+    if not size:
+        conn.request("PUT", "/", body=body)
+        assert read_all(conn) == b"ok"
+        conn.close()
+    else:
+        with pytest.raises(ConnectionError):
+            conn.request("PUT", "/", body=body)
+            read_all(conn)
+        conn.close()
+    conn.request("GET", "/after")
+    assert read_all(conn) == b"ok", "after the reset and close(), a request goes on a new connection"
+    assert server.connection(1).requests[0].target == b"/after"
