@@ -1,1 +1,18 @@
-"""Compatibility reports built from suite runs (built under its own issue; empty until then)."""
+"""Compatibility reports from suite runs.
+
+A run writes a results file (`pytest suites/ --results=FILE`, format in
+`reports/schema/results-1.schema.json`); this package reads one or many of them and renders a
+matrix (implementations x Python versions as columns, scenarios grouped by topic as rows) as
+Markdown and as one self-contained HTML file, or compares two runs:
+
+    python -m reports render results/*.json --markdown REPORT.md --html report.html
+    python -m reports diff OLD.json NEW.json
+
+Modules, one job each: `load` (read and validate), `model` (the matrix and its totals), `spec`
+(the text behind a reference), `markdown`, `html`, `diff`, and `__main__` (the command line).
+"""
+
+from reports.load import ReportError, Results, load
+from reports.model import Matrix, build
+
+__all__ = ["Matrix", "ReportError", "Results", "build", "load"]

@@ -1,9 +1,10 @@
 """The pytest plugin of the suite, registered through the `pytest11` entry point.
 
-It adds `--impl` (several allowed), `--expect` and `--scenario-timeout`; runs every scenario once
-per implementation; validates scenario metadata at collection; marks scenarios an implementation
-cannot run as unsupported; enforces the per-scenario deadline; and gives scenarios the `server`,
-`client` (api profile) and `wire` (wire profile) fixtures. It only acts on tests that carry a
+It adds `--impl` (several allowed), `--expect`, `--write-expect`, `--results` and
+`--scenario-timeout`; runs every scenario once per implementation; validates scenario metadata at
+collection; marks scenarios an implementation cannot run as unsupported; enforces the
+per-scenario deadline; writes results files (suites/harness/results.py); and gives scenarios the
+`server`, `client` (api profile) and `wire` (wire profile) fixtures. It only acts on tests that carry a
 `@scenario` mark or live in this `suites` package, so it is harmless to other test suites.
 """
 
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 
 from servers import ScriptedServer, ServerError
-from suites.harness import expectations
+from suites.harness import expectations, results
 from suites.harness.deadline import deadline
 from suites.harness.fixtures import ApiClient, WireClient
 from suites.harness.impls import Implementation, ImplError, resolve_all
@@ -24,7 +25,7 @@ from suites.harness.scenario import MARKER, VARIANT_MARKER, Profile, ScenarioInf
 from suites.harness.wire import Unsupported
 
 # Fixture modules of the servers that scenarios share (TLS, proxies); loaded with this plugin.
-pytest_plugins: list[str] = ["suites.harness.proxy_fixtures", "suites.harness.tls_fixtures"]
+pytest_plugins: list[str] = ["suites.harness.proxy_fixtures", "suites.harness.tls_fixtures", "suites.harness.isolation"]
 
 DEFAULT_IMPLS = ["reference"]
 DEFAULT_SCENARIO_TIMEOUT = 5.0
@@ -53,6 +54,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--write-expect", action="append", default=[], metavar="[IMPL=]FILE",
                     help="write the scenarios that failed in this run to FILE as an expectations file "
                          "(with IMPL=, those of one implementation); the reason is the failure's first line")
+    group.addoption("--results", default=None, metavar="FILE",
+                    help="write the run's results as JSON to FILE: run metadata and one record per scenario "
+                         "(verdict, level, refs, reason, wire trace of failures); render with python -m reports")
     group.addoption("--scenario-timeout", type=float, default=DEFAULT_SCENARIO_TIMEOUT, metavar="SECONDS",
                     help="a scenario that runs longer fails as a timeout "
                          f"(default {DEFAULT_SCENARIO_TIMEOUT:g}; 0 disables)")
@@ -71,6 +75,15 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     if targets and not hasattr(config, "workerinput"):  # on the xdist controller, or without xdist
         config.pluginmanager.register(ExpectationsWriter(targets), "h1conform-expectations-writer")
+    results_path = config.getoption("results")
+    if results_path:
+        # Verdicts are decided where the tests run (the annotator), and gathered where reports
+        # arrive (the recorder): the xdist controller, or the only process.
+        config.pluginmanager.register(results.ReportAnnotator(INFO_KEY, SERVERS_KEY, UNSUPPORTED),
+                                      "h1conform-results-annotator")
+        if not hasattr(config, "workerinput"):
+            config.pluginmanager.register(results.ResultsRecorder(Path(results_path), config, impls, SUITES_DIR.parent),
+                                          "h1conform-results-recorder")
 
 
 def _targets(option: str, values: list[str], impl_names: list[str]) -> dict[str | None, Path]:

@@ -733,3 +733,84 @@ def test_unmet_script_expectation_is_not_a_pass(pytester: pytest.Pytester, test_
     assert outcomes_.get("failed", 0) + outcomes_.get("errors", 0) == 1
     assert "the scripted server reported" in result.stdout.str()
 
+
+
+# -- CI gating: each rule of --expect, as a third party's CI sees it (exit code, message) ----------
+
+
+def test_gate_unlisted_failure_fails_the_run(pytester: pytest.Pytester) -> None:
+    # The file lists another scenario; the stdlib's real failure is not listed: the run fails.
+    write_scenarios(pytester)
+    pytester.makefile(".txt", expect="demo.body.incomplete  listed for another reason\n")
+    result = pytester.runpytest("--impl=stdlib", "--expect=expect.txt")
+    found = by_scenario(outcomes(result), "stdlib")
+    assert found["demo.framing.invalid-length"] == "failed"
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines([literal("FAILED test_demo.py::test_invalid_length[stdlib]") + " - *"])
+
+
+def test_gate_listed_failure_alone_passes_the_run(pytester: pytest.Pytester) -> None:
+    write_scenarios(pytester)
+    pytester.makefile(".txt", expect="demo.framing.invalid-length  first Content-Length wins\n")
+    result = pytester.runpytest("--impl=stdlib", "--expect=expect.txt", "-rx")
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["XFAIL test_demo.py::test_invalid_length[[]stdlib] - listed in expect.txt:1: "
+                                 "first Content-Length wins*"])
+
+
+def test_gate_listed_scenario_that_passes_fails_the_run_and_says_to_remove_the_line(pytester: pytest.Pytester) -> None:
+    write_scenarios(pytester)
+    pytester.makefile(".txt", expect="demo.framing.invalid-length  known\ndemo.body.incomplete  was broken\n")
+    result = pytester.runpytest("--impl=stdlib", "--expect=expect.txt")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["[[]XPASS(strict)] listed in expect.txt:2: was broken (if it passes now, remove that line)",
+                                 literal("FAILED test_demo.py::test_body_incomplete[stdlib]") + " - *"])
+
+
+def test_gate_unknown_id_under_xdist_fails_the_run_with_the_message(pytester: pytest.Pytester) -> None:
+    # Under -n, xdist cannot stop on a usage error raised in a worker's collection: the run
+    # fails with a test named --expect carrying the message (README: exit codes).
+    write_scenarios(pytester)
+    pytester.makefile(".txt", expect="demo.nothing.here  no such scenario\n")
+    result = pytester.runpytest_subprocess("--impl=stdlib", "--expect=expect.txt", "-n", "1", "-p", "xdist",
+                                           timeout=SUBPROCESS_TIMEOUT)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*--expect lists scenario ids that match no collected scenario: "
+                                 "expect.txt:1: demo.nothing.here*", "*FAILED*--expect*"])
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+
+
+def test_gate_write_expect_for_one_implementation(pytester: pytest.Pytester) -> None:
+    # IMPL=FILE writes only that implementation's failures; the reference's file is empty.
+    write_scenarios(pytester)
+    copy = stdlib_copy(pytester)
+    pytester.runpytest("--impl=reference", f"--impl={copy}", f"--write-expect={copy.stem}=copy.txt",
+                       "--write-expect=reference=ref.txt")
+    listed = [line.split()[0] for line in (pytester.path / "copy.txt").read_text().splitlines()
+              if line and not line.startswith("#")]
+    assert listed == ["demo.framing.invalid-length"]
+    assert [line for line in (pytester.path / "ref.txt").read_text().splitlines()
+            if line and not line.startswith("#")] == []
+
+
+def test_gate_junit_xml_keeps_scenario_ids_of_every_outcome(pytester: pytest.Pytester) -> None:
+    # A CI system reads the JUnit file: every test case, expected failures and failures included,
+    # carries its scenario id and implementation as properties.
+    write_scenarios(pytester)
+    pytester.makefile(".txt", expect="demo.framing.invalid-length  first Content-Length wins\n"
+                                     "demo.body.incomplete  was broken\n")
+    result = pytester.runpytest("--impl=stdlib", "--expect=expect.txt", "--junitxml=junit.xml")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    cases = {}
+    for case in ET.parse(pytester.path / "junit.xml").iter("testcase"):
+        properties = {prop.get("name"): prop.get("value") for prop in case.iter("property")}
+        outcome = ("skipped" if case.find("skipped") is not None else
+                   "failure" if case.find("failure") is not None else "passed")
+        cases[properties["scenario"]] = (properties["impl"], outcome)
+    assert cases == {
+        "demo.body.ok[whole]": ("stdlib", "passed"),
+        "demo.body.ok[bytewise]": ("stdlib", "passed"),
+        "demo.body.incomplete": ("stdlib", "failure"),  # listed, passes: XPASS(strict)
+        "demo.framing.invalid-length": ("stdlib", "skipped"),  # listed, fails: expected
+        "demo.api.incomplete-read": ("stdlib", "passed"),
+    }

@@ -1,7 +1,9 @@
 """Resolving `--impl` values to implementations under test.
 
 An `--impl` value is, tried in this order:
-1. a built-in name (`stdlib`);
+1. a built-in name: `reference`, `stdlib`, or one of the client adapters of `suites.adapters`
+   (`urllib3`, `requests`, `httpx`, `aiohttp`, `pycurl`, `urllib`); only the exact name is
+   built in, so `--impl=urllib3.connection` is still urllib3's own module;
 2. a name registered by a third party in the entry point group `h1conform.implementations`;
 3. a path to a `.py` file;
 4. a dotted module path.
@@ -28,6 +30,25 @@ from suites.harness.wire import WireAdapter
 
 ENTRY_POINT_GROUP = "h1conform.implementations"
 BUILTINS = {"stdlib": "http.client", "reference": "reference"}
+
+
+@dataclass(frozen=True)
+class BuiltinAdapter:
+    module: str  # the adapter module (it exposes WIRE_ADAPTER)
+    client: str  # the client's top-level module, which must be importable
+    distribution: str  # the client's distribution, whose version the reports show
+    requirement: str  # what to pip install when the client is missing
+
+
+# The client adapters shipped with the suite (the `clients` extra installs every client).
+ADAPTERS = {
+    "urllib3": BuiltinAdapter("suites.adapters.urllib3_adapter", "urllib3", "urllib3", "urllib3>=2.8"),
+    "requests": BuiltinAdapter("suites.adapters.requests_adapter", "requests", "requests", "requests>=2.34"),
+    "httpx": BuiltinAdapter("suites.adapters.httpx_adapter", "httpx", "httpx", "httpx>=0.28"),
+    "aiohttp": BuiltinAdapter("suites.adapters.aiohttp_adapter", "aiohttp", "aiohttp", "aiohttp>=3.14"),
+    "pycurl": BuiltinAdapter("suites.adapters.pycurl_adapter", "pycurl", "pycurl", "pycurl>=7.49"),
+    "urllib": BuiltinAdapter("suites.adapters.urllib_adapter", "urllib.request", "", ""),
+}
 
 
 class ImplError(Exception):
@@ -63,6 +84,8 @@ def resolve(spec: str) -> Implementation:
     if spec in BUILTINS:
         module = _import(spec, BUILTINS[spec])
         return _from_object(spec, spec, module)
+    if spec in ADAPTERS:
+        return _builtin_adapter(spec, ADAPTERS[spec])
     entry_point = _entry_point(spec)
     if entry_point is not None:
         try:
@@ -79,6 +102,22 @@ def resolve(spec: str) -> Implementation:
     return _from_object(spec, spec, _import(spec, spec))
 
 
+def _builtin_adapter(name: str, builtin: BuiltinAdapter) -> Implementation:
+    try:
+        importlib.import_module(builtin.client)
+    except ImportError as exc:
+        raise ImplError(f"--impl={name}: the {name} adapter needs {builtin.client}, which does not import "
+                        f"({' '.join(str(exc).split())}): pip install '{builtin.requirement}' (or pip install 'h1conform[clients]' "
+                        "for every client)") from None
+    module = _import(name, builtin.module)
+    adapter = getattr(module, "WIRE_ADAPTER", None)
+    if not isinstance(adapter, WireAdapter):
+        raise ImplError(f"--impl={name}: {builtin.module} has no WIRE_ADAPTER")
+    version = (f"{builtin.distribution} {importlib.metadata.version(builtin.distribution)}" if builtin.distribution
+               else _version(sys.modules[builtin.client]))
+    return Implementation(name, name, None, adapter, version, module.__file__ or builtin.module)
+
+
 def _entry_point(name: str) -> importlib.metadata.EntryPoint | None:
     for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         if entry_point.name == name:
@@ -92,7 +131,7 @@ def _import(spec: str, module_name: str) -> ModuleType:
     except ModuleNotFoundError as exc:
         if exc.name == module_name or (exc.name and module_name.startswith(exc.name + ".")):
             raise ImplError(f"--impl={spec}: no module named {exc.name!r} (not a built-in name "
-                            f"{sorted(BUILTINS)}, an entry point, or a .py file)") from None
+                            f"{sorted([*BUILTINS, *ADAPTERS])}, an entry point, or a .py file)") from None
         raise ImplError(f"--impl={spec}: importing it failed: {exc}") from None
     except Exception as exc:
         raise ImplError(f"--impl={spec}: importing it failed: {type(exc).__name__}: {exc}") from None

@@ -1,0 +1,118 @@
+"""The matrix as Markdown: a legend, the columns, totals per level and profile, then one table per topic."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from reports.model import LEVELS, VERDICTS, Column, Matrix
+
+SYMBOL = {
+    "pass": "✅", "fail": "❌", "fail-should": "⚠️", "unsupported": "➖", "timeout": "⏱️", "error": "💥",
+    "expected-failure": "🔶", "unexpected-pass": "❗", "skipped": "⏭️",
+}
+NOT_RUN = "·"
+_PORT = re.compile(r"(127\.0\.0\.1|\[::1\]|localhost):\d{2,5}\b")
+REASON_LIMIT = 160  # characters of a reason in the Markdown (the HTML page has all of it)
+MEANING = {
+    "pass": "passed",
+    "fail": "failed a MUST or API requirement",
+    "fail-should": "missed a SHOULD (or MAY): not a conformance failure",
+    "unsupported": "the implementation cannot express the scenario (never counted as a pass)",
+    "timeout": "hung past the scenario deadline",
+    "error": "the harness broke, not the implementation",
+    "expected-failure": "failed, and listed in the run's expectations file",
+    "unexpected-pass": "passed, but listed in the expectations file as failing",
+    "skipped": "not run, for a reason that is not the implementation's",
+}
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace("\n", " ")
+
+
+def _count(counter: Counter[str]) -> str:
+    """`passed/total (n ❌ m ⚠️ ...)` for one cell of the totals."""
+    total = sum(counter.values())
+    if not total:
+        return NOT_RUN
+    others = [f"{counter[verdict]} {SYMBOL[verdict]}" for verdict in VERDICTS if verdict != "pass" and counter[verdict]]
+    return f"{counter['pass']}/{total}" + (f" ({' '.join(others)})" if others else "")
+
+
+def _columns_table(matrix: Matrix) -> list[str]:
+    lines = ["| column | implementation | version | Python | platform | suite commit | run at |",
+             "|---|---|---|---|---|---|---|"]
+    for column in matrix.columns:
+        run = column.results.run
+        impl = column.impl
+        kind = "http.client API" if impl.get("api") else "wire adapter"
+        commit = (run["suite"].get("commit") or "")[:10] or "-"
+        lines.append(f"| `{column.key}` | `{_escape(str(impl.get('spec', impl['name'])))}` ({kind}) | "
+                     f"{_escape(str(impl.get('version', '')))} | {_escape(run['python']['full'].split()[0])} "
+                     f"{_escape(run['python']['implementation'])} | {_escape(run['platform'])} | {commit} | "
+                     f"{_escape(run['started'])} |")
+    return lines
+
+
+def _totals_table(matrix: Matrix) -> list[str]:
+    header = "| level | " + " | ".join(f"`{column.key}`" for column in matrix.columns) + " |"
+    lines = [header, "|---|" + "---|" * len(matrix.columns)]
+    totals = [matrix.totals(column) for column in matrix.columns]
+    for level in (*LEVELS, "all"):
+        if not any(sum(t[level].values()) for t in totals):
+            continue
+        name = "**all**" if level == "all" else level
+        lines.append(f"| {name} | " + " | ".join(_count(t[level]) for t in totals) + " |")
+    profiles = [matrix.profile_totals(column) for column in matrix.columns]
+    for profile in ("api", "wire"):
+        lines.append(f"| profile {profile} | " + " | ".join(_count(p.get(profile, Counter())) for p in profiles) + " |")
+    return lines
+
+
+def _cell(matrix: Matrix, scenario_id: str, column: Column) -> str:
+    record = matrix.cell(scenario_id, column.key)
+    return NOT_RUN if record is None else SYMBOL[record["verdict"]]
+
+
+def render(matrix: Matrix, *, notes: str = "", html_name: str | None = None) -> str:
+    lines = ["# HTTP/1.1 client conformance: compatibility report", ""]
+    lines.append(f"{len(matrix.scenarios)} scenarios (variants counted separately) in {len(matrix.topics())} "
+                 f"topics, {len(matrix.columns)} columns (implementation x Python). Written by "
+                 "`python -m reports render` from the results files of `pytest suites/ --results=FILE`.")
+    if html_name:
+        lines += ["", f"The same report as one HTML page, with filters and the details of every cell "
+                      f"(reason, wire trace, the requirement's text): [{html_name}]({html_name})."]
+    lines += ["", "Legend: " + ", ".join(f"{SYMBOL[v]} {v} ({MEANING[v]})" for v in VERDICTS)
+              + f", {NOT_RUN} not run.", ""]
+    lines += ["## Columns", "", *_columns_table(matrix), ""]
+    if notes.strip():
+        lines += ["## Notes on the columns", "", notes.strip(), ""]
+    lines += ["## Totals", "", "Passed/total per level (MUST, SHOULD, MAY of RFC 9110/9112; API: the documented "
+              "`http.client` API) and per profile, then the count of each other verdict.", "",
+              *_totals_table(matrix), ""]
+    lines += ["## Scenarios by topic", ""]
+    for topic in matrix.topics():
+        scenarios = [s for s in matrix.scenarios if s.topic == topic]
+        lines += [f"### {topic}", ""]
+        lines.append("| scenario | level | profile | " + " | ".join(f"`{c.key}`" for c in matrix.columns) + " |")
+        lines.append("|---|---|---|" + "---|" * len(matrix.columns))
+        reasons: list[str] = []
+        for scenario in scenarios:
+            cells = " | ".join(_cell(matrix, scenario.id, column) for column in matrix.columns)
+            lines.append(f"| `{_escape(scenario.id)}` | {scenario.level} | {scenario.profile} | {cells} |")
+            # The same verdict for the same reason in several columns (one client on several
+            # Pythons, say) is said once.
+            grouped: dict[tuple[str, str], list[str]] = {}
+            for column in matrix.columns:
+                record = matrix.cell(scenario.id, column.key)
+                if record is not None and record["verdict"] != "pass" and record.get("reason"):
+                    reason = _PORT.sub(r"\1:PORT", record["reason"])  # ports differ from run to run
+                    grouped.setdefault((record["verdict"], reason), []).append(f"`{column.key}`")
+            for (verdict, reason), keys in grouped.items():
+                short = reason if len(reason) <= REASON_LIMIT else reason[: REASON_LIMIT - 3] + "..."
+                reasons.append(f"- `{_escape(scenario.id)}` on {', '.join(keys)}, {verdict}: {_escape(short)}")
+        if reasons:
+            lines += ["", f"<details><summary>Reasons ({len(reasons)})</summary>", "", *reasons, "", "</details>"]
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,140 @@
+"""What the client adapters share: exception-chain walking, the stdlib's exception kinds, header
+lists, URL pieces and TLS contexts. Nothing here knows a third-party client.
+"""
+
+from __future__ import annotations
+
+import http.client
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from suites.harness.api_adapter import HTTPClientAPIAdapter, split_url, ssl_context
+from suites.harness.wire import (
+    FEATURE_CLIENT_CERT,
+    FEATURE_CUSTOM_METHODS,
+    FEATURE_DUPLICATE_HEADERS,
+    FEATURE_PROXY,
+    FEATURE_REASON,
+    FEATURE_TLS,
+    FEATURE_TUNNEL,
+    FEATURE_VERSION,
+    ErrorKind,
+    Headers,
+    TLSConfig,
+    Unsupported,
+    WireAdapter,
+    WireRequest,
+    WireSession,
+)
+
+__all__ = ["EVERY_FEATURE", "ClientAdapter", "causes", "classify_chain", "close_leftovers", "find_cause", "has_duplicate_names", "http_version", "no_duplicates",
+           "split_url", "ssl_context", "stdlib_kind"]
+
+# http.client's exceptions, socket timeouts, ssl errors and resets, as the http.client-API adapter
+# maps them: most clients end up raising (or wrapping) one of these.
+_STDLIB = HTTPClientAPIAdapter(http.client, "stdlib")
+
+Classifier = Callable[[BaseException], ErrorKind | None]
+SessionFactory = Callable[[float, TLSConfig | None, str | None], WireSession]
+
+# Every wire feature: what a client that can express everything declares.
+EVERY_FEATURE = frozenset({FEATURE_CUSTOM_METHODS, FEATURE_DUPLICATE_HEADERS, FEATURE_REASON, FEATURE_VERSION,
+                           FEATURE_TLS, FEATURE_CLIENT_CERT, FEATURE_PROXY, FEATURE_TUNNEL})
+
+
+def _unknown(exc: BaseException) -> ErrorKind | None:
+    return None
+
+
+class ClientAdapter(WireAdapter):
+    """A built-in adapter: sessions made by `session(timeout, tls, proxy)`, and exceptions classified
+    along their chain by `classify_chain(exc, kind, fallback)`. Subclasses set `name` and `features`."""
+
+    def __init__(self, session: SessionFactory, kind: Classifier = _unknown, fallback: Classifier = _unknown) -> None:
+        self._session = session
+        self._kind = kind
+        self._fallback = fallback
+
+    def open_session(self, *, timeout: float, tls: TLSConfig | None = None, proxy: str | None = None) -> WireSession:
+        return self._session(timeout, tls, proxy)
+
+    def classify(self, exc: BaseException) -> ErrorKind | None:
+        return classify_chain(exc, self._kind, self._fallback)
+
+
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """`exc`, then every exception it wraps, depth first, each once.
+
+    Clients wrap their causes in several ways: `raise ... from` (`__cause__`), raising inside an
+    `except` block (`__context__`), or passing the cause as an argument or attribute (urllib3's
+    `MaxRetryError.reason`, `ProtocolError("Connection aborted.", cause)`, aiohttp's `os_error`).
+    """
+    seen: set[int] = set()
+    stack = [exc]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        wrapped = [current.__cause__, current.__context__, getattr(current, "reason", None),
+                   getattr(current, "os_error", None), *current.args]
+        stack.extend(reversed([item for item in wrapped if isinstance(item, BaseException)]))
+
+
+def find_cause(exc: BaseException, kind: type[BaseException] | tuple[type[BaseException], ...]) -> BaseException | None:
+    """The first exception of the chain (see `causes`) that is an instance of `kind`."""
+    return next((link for link in causes(exc) if isinstance(link, kind)), None)
+
+
+def stdlib_kind(exc: BaseException) -> ErrorKind | None:
+    """The kind of one stdlib exception (http.client's classes, timeouts, ssl errors, resets)."""
+    return _STDLIB.classify(exc)
+
+
+def classify_chain(exc: BaseException, specific: Classifier, fallback: Classifier = _unknown) -> ErrorKind | None:
+    """The kind of the first exception of the chain that `specific` (the client's precise classes)
+    or `stdlib_kind` knows; else what `fallback` (the client's generic wrapper classes) says of the
+    innermost wrapper it knows, the closest to the cause."""
+    chain = list(causes(exc))
+    for link in chain:
+        kind = specific(link) or stdlib_kind(link)
+        if kind is not None:
+            return kind
+    return next((kind for kind in map(fallback, reversed(chain)) if kind is not None), None)
+
+
+def close_leftovers(exc: BaseException, kinds: tuple[type[Any], ...]) -> None:
+    """Close every object of `kinds` that the frames of the chain's tracebacks still hold.
+
+    For a client that, on some errors, drops an open object instead of closing it: urllib3 2.8
+    leaves open the http.client response whose Content-Length it rejects (its socket is "closed"
+    but its file still holds the descriptor). Left alone, the descriptor would be reported as a
+    ResourceWarning whenever the exception is collected, in whatever scenario runs then.
+    """
+    for link in causes(exc):
+        frame_tb = link.__traceback__
+        while frame_tb is not None:
+            for value in list(frame_tb.tb_frame.f_locals.values()):
+                if isinstance(value, kinds):
+                    value.close()
+            frame_tb = frame_tb.tb_next
+
+
+def has_duplicate_names(headers: Headers) -> bool:
+    names = [name.lower() for name, _ in headers]
+    return len(names) != len(set(names))
+
+
+def no_duplicates(request: WireRequest, client: str) -> None:
+    """Raise Unsupported for a request that repeats a header name: the client keeps headers in a
+    mapping and cannot send the same name twice."""
+    if has_duplicate_names(request.headers):
+        raise Unsupported(f"{client} keeps request headers in a mapping: it cannot send a field name twice")
+
+
+def http_version(number: object) -> str | None:
+    """"HTTP/1.1" for http.client's 11 (or aiohttp's HttpVersion(1, 1)); None if unknown."""
+    if isinstance(number, tuple) and len(number) == 2:
+        return f"HTTP/{number[0]}.{number[1]}"
+    return {9: "HTTP/0.9", 10: "HTTP/1.0", 11: "HTTP/1.1"}.get(number) if isinstance(number, int) else None

@@ -1,0 +1,143 @@
+"""Wire adapter for aiohttp (`--impl=aiohttp`): one `aiohttp.ClientSession` per session, on an event
+loop of its own that the adapter runs (an `asyncio.Runner`), so that scenarios stay synchronous.
+
+The session has `trust_env=False` (no proxy, .netrc or SSLKEYLOGFILE from the environment), follows
+no redirect, and has the session's timeout for connecting and for each read. TLS settings go in an
+`ssl.SSLContext` given to the connector (`ssl=`); a proxy is the request's `proxy=` (https URLs
+through a CONNECT tunnel). Request headers are a list of pairs, so a field name given twice is sent
+twice; response headers are `ClientResponse.headers` (a multidict: in order, repeats kept).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from typing import Any
+
+import aiohttp
+import aiohttp.http_exceptions as parse_errors
+from multidict import CIMultiDict
+
+from suites.adapters._common import EVERY_FEATURE, ClientAdapter, http_version, ssl_context
+from suites.harness.wire import (
+    ErrorKind,
+    RefusedInput,
+    Response,
+    TLSConfig,
+    WireRequest,
+    WireSession,
+)
+
+
+class _Session(WireSession):
+    def __init__(self, timeout: float, tls: TLSConfig | None, proxy: str | None) -> None:
+        self._proxy = proxy
+        self._transports: list[asyncio.Transport] = []
+        self._runner = asyncio.Runner()
+        timeouts = aiohttp.ClientTimeout(total=None, connect=timeout, sock_connect=timeout, sock_read=timeout)
+        context: Any = ssl_context(tls) if tls is not None else True
+        try:
+            self._session: aiohttp.ClientSession = self._runner.run(self._open(timeouts, context))
+        except BaseException:
+            self._runner.close()
+            raise
+
+    @staticmethod
+    async def _open(timeouts: aiohttp.ClientTimeout, context: Any) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context), timeout=timeouts,
+                                     trust_env=False)
+
+    def send(self, request: WireRequest) -> Response:
+        return self._runner.run(self._send(request))
+
+    async def _send(self, request: WireRequest) -> Response:
+        try:
+            context = self._session.request(request.method, request.url, headers=CIMultiDict(request.headers),
+                                            data=_payload(request.body), allow_redirects=False, proxy=self._proxy)
+            response = await context.__aenter__()
+        except (ValueError, TypeError) as refused:
+            # aiohttp checks the method, the URL (InvalidURL is a ValueError) and the header fields
+            # while building the request, before any byte is written.
+            if isinstance(refused, aiohttp.ClientError) and not isinstance(refused, aiohttp.InvalidURL):
+                raise
+            raise RefusedInput(str(refused)) from refused
+        connection = response.connection
+        if connection is not None and connection.transport is not None:
+            self._transports.append(connection.transport)
+        try:
+            body = await response.read()
+        finally:
+            await context.__aexit__(None, None, None)
+        return Response(response.status, response.reason or "", list(response.headers.items()), body,
+                        http_version(tuple(response.version) if response.version else None))
+
+    def close(self) -> None:
+        # Called again at teardown after a `with` block closed the session: only the first counts.
+        if self._session.closed:
+            return
+        try:
+            self._runner.run(self._close())
+        finally:
+            self._runner.close()
+
+    async def _close(self) -> None:
+        # A request interrupted from outside (the scenario deadline stops the loop inside a hung
+        # read) is still a pending task holding its connection: cancel it first, so that it
+        # releases the connection, then close the session and with it every connection.
+        current = asyncio.current_task()
+        pending = [task for task in asyncio.all_tasks() if task is not current]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        await self._session.close()
+        # A transport still holding request bytes that the server never read (aiohttp stops
+        # writing a body when the response comes early) only closes once they are written, which
+        # is never: drop them, or the socket would outlive the loop.
+        for transport in self._transports:
+            if not transport.is_closing() or transport.get_write_buffer_size():
+                transport.abort()
+        self._transports.clear()
+
+
+def _payload(body: bytes | None) -> bytes | io.BytesIO | None:
+    # aiohttp warns (a ResourceWarning) that a bytes body over 1 MiB may block the event loop and
+    # asks for a file object instead; either way it sends the body with its Content-Length.
+    return io.BytesIO(body) if body is not None and len(body) > _LARGE_BODY else body
+
+
+_LARGE_BODY = 2**20
+
+
+def _kind(exc: BaseException) -> ErrorKind | None:
+    if isinstance(exc, (aiohttp.ServerTimeoutError, aiohttp.ConnectionTimeoutError, asyncio.TimeoutError)):
+        return ErrorKind.TIMEOUT
+    if isinstance(exc, (aiohttp.ClientSSLError, aiohttp.ServerFingerprintMismatch)):
+        return ErrorKind.TLS
+    if isinstance(exc, parse_errors.ContentLengthError | parse_errors.TransferEncodingError):
+        # The body ended before its Content-Length or last chunk ("Not enough data to satisfy ...").
+        return ErrorKind.INCOMPLETE if "not enough data" in str(exc).lower() else ErrorKind.PROTOCOL
+    if isinstance(exc, parse_errors.HttpProcessingError):
+        return ErrorKind.PROTOCOL
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return ErrorKind.CLOSED
+    if isinstance(exc, aiohttp.InvalidURL):
+        return ErrorKind.INVALID_INPUT
+    return None
+
+
+def _fallback(exc: BaseException) -> ErrorKind | None:
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return ErrorKind.INCOMPLETE
+    if isinstance(exc, (aiohttp.ClientResponseError, aiohttp.ClientHttpProxyError)):
+        return ErrorKind.PROTOCOL
+    if isinstance(exc, aiohttp.ClientConnectionError):
+        return ErrorKind.CLOSED
+    return None
+
+
+class AiohttpAdapter(ClientAdapter):
+    name = "aiohttp"
+    features = EVERY_FEATURE
+
+
+WIRE_ADAPTER = AiohttpAdapter(_Session, _kind, _fallback)

@@ -1,0 +1,83 @@
+"""Wire adapter for httpx (`--impl=httpx`): one sync `httpx.Client` per session.
+
+The client has `trust_env=False` (no proxy, CA bundle, SSLKEYLOGFILE or .netrc from the
+environment), follows no redirect (httpx's default) and has the session's timeout for connect,
+read, write and pool. TLS settings go in an `ssl.SSLContext` passed as `verify=` (the way httpx 0.28
+documents: its `cert=` and string `verify=` are deprecated); a proxy is `proxy=`. Request headers
+are a list of pairs, so a field name given twice is sent twice; response headers are
+`Response.headers.multi_items()`, in order, repeats kept.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from suites.adapters._common import EVERY_FEATURE, ClientAdapter, ssl_context
+from suites.harness.wire import (
+    ErrorKind,
+    RefusedInput,
+    Response,
+    TLSConfig,
+    WireRequest,
+    WireSession,
+)
+
+
+class _Session(WireSession):
+    def __init__(self, timeout: float, tls: TLSConfig | None, proxy: str | None) -> None:
+        self._client = httpx.Client(trust_env=False, timeout=httpx.Timeout(timeout), follow_redirects=False,
+                                    verify=ssl_context(tls) if tls is not None else True, proxy=proxy)
+
+    def send(self, request: WireRequest) -> Response:
+        try:
+            built = self._client.build_request(request.method, request.url, headers=list(request.headers),
+                                               content=request.body)
+        except (ValueError, TypeError, httpx.InvalidURL) as refused:
+            # A URL httpx cannot parse, a header value that is not ASCII...: refused while building.
+            raise RefusedInput(str(refused)) from refused
+        response = self._client.send(built)
+        try:
+            body = response.read()
+        finally:
+            response.close()
+        return Response(response.status_code, response.reason_phrase, list(response.headers.multi_items()), body,
+                        response.http_version)
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _kind(exc: BaseException) -> ErrorKind | None:
+    if isinstance(exc, httpx.TimeoutException):
+        return ErrorKind.TIMEOUT
+    if isinstance(exc, (httpx.LocalProtocolError, httpx.UnsupportedProtocol)):
+        # h11 checks the whole request head (method, target, fields) before any byte is written.
+        return ErrorKind.INVALID_INPUT
+    if isinstance(exc, httpx.RemoteProtocolError):
+        message = str(exc)
+        if message.startswith("Server disconnected without sending a response"):
+            return ErrorKind.CLOSED
+        if message.startswith(("peer closed connection without sending complete message body",
+                               "peer unexpectedly closed connection")):
+            # h11: the connection ended in the middle of the response (its head or its body).
+            return ErrorKind.INCOMPLETE
+        return ErrorKind.PROTOCOL
+    if isinstance(exc, httpx.DecodingError):
+        return ErrorKind.PROTOCOL
+    return None
+
+
+def _fallback(exc: BaseException) -> ErrorKind | None:
+    if isinstance(exc, (httpx.ConnectError, httpx.ReadError, httpx.WriteError, httpx.CloseError)):
+        return ErrorKind.CLOSED
+    if isinstance(exc, httpx.ProxyError):
+        return ErrorKind.PROTOCOL
+    return None
+
+
+class HttpxAdapter(ClientAdapter):
+    name = "httpx"
+    features = EVERY_FEATURE
+
+
+WIRE_ADAPTER = HttpxAdapter(_Session, _kind, _fallback)

@@ -1,0 +1,107 @@
+"""Wire adapter for requests (`--impl=requests`): one `requests.Session` per session.
+
+The session has `trust_env = False` (no proxy, CA bundle or .netrc from the environment), keeps its
+default headers (User-Agent, Accept-Encoding, Accept, Connection: keep-alive) and its transport's
+default of no retries; redirects are not followed. TLS settings are requests' own `verify=` and
+`cert=`; `check_hostname=False` mounts a transport adapter whose pools skip the name check (the
+documented way to tune urllib3 under requests). A field name given twice cannot be sent: requests
+keeps request headers in a case-insensitive dict (Unsupported). Response headers are
+`Response.headers`, where requests joins repeated fields with ", ".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+import requests.adapters
+import requests.exceptions as errors
+
+from suites.adapters._common import EVERY_FEATURE, ClientAdapter, close_leftovers, http_version, no_duplicates
+from suites.adapters.urllib3_adapter import LEFTOVERS, urllib3_fallback, urllib3_kind
+from suites.harness.wire import (
+    FEATURE_DUPLICATE_HEADERS,
+    ErrorKind,
+    RefusedInput,
+    Response,
+    TLSConfig,
+    WireRequest,
+    WireSession,
+)
+
+
+class _NoHostnameCheck(requests.adapters.HTTPAdapter):
+    """requests' transport adapter with pools that verify the chain but not the server's name."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, assert_hostname=False, **kwargs)
+
+
+class _Session(WireSession):
+    def __init__(self, timeout: float, tls: TLSConfig | None, proxy: str | None) -> None:
+        tls = tls or TLSConfig()
+        self._timeout = timeout
+        self._session = requests.Session()
+        self._session.trust_env = False
+        self._session.verify = tls.ca_file or True
+        self._session.cert = tls.client_cert
+        if not tls.check_hostname:
+            self._session.mount("https://", _NoHostnameCheck())
+        if proxy is not None:
+            self._session.proxies = {"http": proxy, "https": proxy}
+
+    def send(self, request: WireRequest) -> Response:
+        no_duplicates(request, "requests")
+        try:
+            prepared = self._session.prepare_request(requests.Request(
+                request.method, request.url, headers=dict(request.headers), data=request.body))
+        except (ValueError, TypeError, errors.RequestException) as refused:
+            raise RefusedInput(str(refused)) from refused
+        try:
+            response = self._session.send(prepared, timeout=(self._timeout, self._timeout), allow_redirects=False)
+        except ValueError as refused:
+            # Raised (not wrapped) by urllib3 and http.client's checks of the method and header
+            # fields, while building the request line and header section, before any byte is sent.
+            if isinstance(refused, errors.RequestException):
+                close_leftovers(refused, LEFTOVERS)
+                raise
+            raise RefusedInput(str(refused)) from refused
+        except BaseException as exc:
+            close_leftovers(exc, LEFTOVERS)
+            raise
+        with response:
+            body = response.content
+        return Response(response.status_code, response.reason or "", list(response.headers.items()), body,
+                        http_version(getattr(response.raw, "version", None)))
+
+    def close(self) -> None:
+        self._session.close()
+
+
+def _kind(exc: BaseException) -> ErrorKind | None:
+    if isinstance(exc, errors.Timeout):
+        return ErrorKind.TIMEOUT
+    if isinstance(exc, errors.ContentDecodingError):
+        return ErrorKind.PROTOCOL
+    return urllib3_kind(exc)
+
+
+def _fallback(exc: BaseException) -> ErrorKind | None:
+    if isinstance(exc, errors.SSLError):
+        return ErrorKind.TLS
+    if isinstance(exc, errors.ChunkedEncodingError):
+        return ErrorKind.INCOMPLETE
+    if isinstance(exc, (errors.ProxyError, errors.InvalidHeader)):
+        return ErrorKind.PROTOCOL
+    if isinstance(exc, errors.ConnectionError):
+        return ErrorKind.CLOSED
+    return urllib3_fallback(exc)
+
+
+class RequestsAdapter(ClientAdapter):
+    name = "requests"
+    # Not FEATURE_DUPLICATE_HEADERS: request headers are a mapping.
+    features = EVERY_FEATURE - {FEATURE_DUPLICATE_HEADERS}
+
+
+WIRE_ADAPTER = RequestsAdapter(_Session, _kind, _fallback)

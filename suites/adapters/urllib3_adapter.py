@@ -1,0 +1,103 @@
+"""Wire adapter for urllib3 (`--impl=urllib3`): a PoolManager (a ProxyManager with a proxy) per session.
+
+Requests go through `urlopen()` with `retries=False` (no retry, no redirect: what the scenario
+scripts is what urllib3 meets) and `preload_content=True` (the body is read whole and the
+connection goes back to the pool, so a second request of the session may reuse it). TLS settings
+are urllib3's own `ca_certs`, `cert_file` and `assert_hostname`.
+"""
+
+from __future__ import annotations
+
+import http.client
+from typing import Any
+
+import urllib3
+import urllib3.exceptions as errors
+
+from suites.adapters._common import EVERY_FEATURE, ClientAdapter, close_leftovers, http_version
+from suites.harness.wire import (
+    ErrorKind,
+    RefusedInput,
+    Response,
+    TLSConfig,
+    WireRequest,
+    WireSession,
+)
+
+# What urllib3 may leave open when it raises (see close_leftovers).
+LEFTOVERS = (http.client.HTTPResponse,)
+
+# urllib3 checks URLs, methods and header fields (the last two through http.client's putrequest
+# and putheader, which raise ValueError) while building the request, before a byte is sent.
+_REFUSED = (errors.LocationValueError, errors.URLSchemeUnknown, ValueError, TypeError)
+
+
+class _Session(WireSession):
+    def __init__(self, timeout: float, tls: TLSConfig | None, proxy: str | None) -> None:
+        tls = tls or TLSConfig()
+        options: dict[str, Any] = {
+            "timeout": urllib3.Timeout(connect=timeout, read=timeout),
+            "retries": False,
+            "cert_reqs": "CERT_REQUIRED",
+            "ca_certs": tls.ca_file,
+            "cert_file": tls.client_cert,
+            "assert_hostname": None if tls.check_hostname else False,
+        }
+        self._pool = urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
+
+    def send(self, request: WireRequest) -> Response:
+        headers = urllib3.HTTPHeaderDict()
+        for name, value in request.headers:
+            headers.add(name, value)
+        try:
+            response = self._pool.urlopen(request.method, request.url, body=request.body, headers=headers,
+                                          retries=False, redirect=False, preload_content=True)
+        except _REFUSED as refused:
+            if isinstance(refused, errors.HTTPError) and not isinstance(refused, errors.LocationValueError):
+                close_leftovers(refused, LEFTOVERS)
+                raise
+            raise RefusedInput(str(refused)) from refused
+        except BaseException as exc:
+            close_leftovers(exc, LEFTOVERS)
+            raise
+        return Response(response.status, response.reason or "", list(response.headers.items()), response.data,
+                        http_version(response.version))
+
+    def close(self) -> None:
+        self._pool.clear()
+
+
+def urllib3_kind(exc: BaseException) -> ErrorKind | None:
+    """The kind of one of urllib3's precise exceptions (None for its generic wrappers); requests uses it too."""
+    if isinstance(exc, errors.InvalidChunkLength):
+        # urllib3 makes a bad chunk-size line an IncompleteRead; it is one only when the line is missing.
+        return ErrorKind.INCOMPLETE if not exc.length else ErrorKind.PROTOCOL
+    if isinstance(exc, errors.IncompleteRead):
+        return ErrorKind.INCOMPLETE
+    if isinstance(exc, errors.TimeoutError):
+        return ErrorKind.TIMEOUT
+    if isinstance(exc, errors.ProtocolError) and "ended prematurely" in str(exc):
+        return ErrorKind.INCOMPLETE
+    if isinstance(exc, (errors.InvalidHeader, errors.HeaderParsingError, errors.DecodeError,
+                        errors.ResponseNotChunked, errors.InvalidChunkLength)):
+        return ErrorKind.PROTOCOL
+    return None
+
+
+def urllib3_fallback(exc: BaseException) -> ErrorKind | None:
+    # A generic wrapper whose cause told nothing more precise.
+    if isinstance(exc, errors.SSLError):
+        return ErrorKind.TLS
+    if isinstance(exc, (errors.ProtocolError, errors.ProxyError)):
+        return ErrorKind.PROTOCOL
+    if isinstance(exc, errors.NewConnectionError):
+        return ErrorKind.CLOSED
+    return None
+
+
+class Urllib3Adapter(ClientAdapter):
+    name = "urllib3"
+    features = EVERY_FEATURE
+
+
+WIRE_ADAPTER = Urllib3Adapter(_Session, urllib3_kind, urllib3_fallback)

@@ -1,0 +1,323 @@
+"""Tests of `reports` (python -m reports render / diff / validate): loading and its errors, the
+matrix and its totals, Markdown, the self-contained HTML page, diff, and the published results.
+
+Most tests build small results documents by hand (`document`); one renders the results of a fresh
+pytester run and checks that the report's figures are the run's.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reports import diff, html, markdown
+from reports.__main__ import main
+from reports.load import load
+from reports.model import build, topic_of
+
+ROOT = Path(__file__).resolve().parent.parent
+PUBLISHED = ROOT / "results"
+
+
+def make_record(scenario_id: str, impl: str, verdict: str, *, level: str = "MUST", profile: str = "wire",
+                refs: tuple[str, ...] = ("RFC9112-6.3-p2-s8",), reason: str = "", **extra: Any) -> dict[str, Any]:
+    return {"id": scenario_id, "impl": impl, "verdict": verdict, "level": level, "profile": profile,
+            "refs": list(refs), "duration": 0.002, "reason": reason, "nodeid": f"suites/test_x.py::t[{impl}]", **extra}
+
+
+def document(records: list[dict[str, Any]], *, python: str = "3.12.1", impls: tuple[str, ...] = ("stdlib",),
+             exit_status: int = 1) -> dict[str, Any]:
+    return {
+        "schema": "h1conform-results",
+        "schema_version": 1,
+        "run": {
+            "suite": {"name": "h1conform", "version": "0.1.0", "commit": "0123456789abcdef"},
+            "python": {"version": python, "implementation": "CPython", "full": f"{python} (main) [GCC]"},
+            "platform": "Linux-test", "started": "2026-11-29T07:00:00+00:00", "finished": "2026-11-29T07:01:00+00:00",
+            "duration": 60.0, "options": ["suites"], "pytest": "9.2.0", "workers": 2, "exit_status": exit_status,
+            "implementations": [{"name": name, "spec": name, "version": f"{name} 1.0", "origin": f"/x/{name}.py",
+                                 "api": True, "features": []} for name in impls],
+        },
+        "results": records,
+    }
+
+
+TRACE = [{"server": "127.0.0.1:1234", "connection": 0, "received": "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+          "received_length": 27, "sent": "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello",
+          "sent_length": 58, "events": ["server closed"]}]
+
+SAMPLE = [
+    make_record("response.framing.content-length.valid[whole]", "stdlib", "pass"),
+    make_record("response.framing.content-length.conflicting", "stdlib", "fail",
+                refs=("RFC9112-6.3-p2-s4",), reason="AssertionError: accepted </script><script>alert(1)</script>",
+                trace=TRACE),
+    make_record("response.status-line.reason-ignored", "stdlib", "fail-should", level="SHOULD",
+                refs=("RFC9112-4-p9-s1",), reason="AssertionError: used the reason phrase", trace=[]),
+    make_record("response.read.peek", "stdlib", "unsupported", level="API", profile="api",
+                refs=("http.client.HTTPResponse.peek",), reason="unsupported: no http.client API"),
+    make_record("request.line.method", "stdlib", "timeout", reason="ScenarioTimeout: no result within 5 s",
+                trace=[]),
+]
+
+
+def write(path: Path, data: dict[str, Any]) -> Path:
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+# -- loading ------------------------------------------------------------------------------------
+
+
+def test_load_valid_file(tmp_path: Path) -> None:
+    results = load(write(tmp_path / "r.json", document(SAMPLE)))
+    assert results.python == "3.12.1" and len(results.records) == 5
+
+
+@pytest.mark.parametrize(("content", "fragment"), [
+    (None, "no such file"),
+    ("{not json", "not valid JSON: Expecting property name"),
+    ("[1, 2]", "not an h1conform results file"),
+    (json.dumps({**document([]), "schema_version": 99}), "schema_version 99 is not one this version of reports reads"),
+    (json.dumps(document([make_record("x.y", "stdlib", "great")])), "invalid at results/0/verdict"),
+    (json.dumps({**document([]), "run": {}}), "invalid at run"),
+], ids=["missing", "bad-json", "not-results", "schema-version", "bad-verdict", "no-metadata"])
+def test_bad_input_is_one_line_and_exit_code_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                               content: str | None, fragment: str) -> None:
+    path = tmp_path / "r.json"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    for command in (["render", str(path)], ["diff", str(path), str(path)], ["validate", str(path)]):
+        assert main(command) == 2
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        lines = captured.err.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], lines
+
+
+def test_command_line_bad_input_has_no_traceback(tmp_path: Path) -> None:
+    (tmp_path / "r.json").write_text("{", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "reports", "render", str(tmp_path / "r.json")],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 1, done.stderr
+
+
+# -- the matrix -----------------------------------------------------------------------------------
+
+
+def test_topic_is_the_first_two_parts_of_the_id() -> None:
+    assert topic_of("response.framing.content-length.valid[whole]") == "response.framing"
+    assert topic_of("request.line.method[a.b]") == "request.line"
+
+
+def test_matrix_columns_rows_and_totals(tmp_path: Path) -> None:
+    old_stdlib = [{**r, "verdict": "pass", "reason": ""} for r in SAMPLE]
+    runs = [load(write(tmp_path / "a.json", document(SAMPLE, python="3.12.1"))),
+            load(write(tmp_path / "b.json", document(old_stdlib, python="3.11.7")))]
+    matrix = build(runs)
+    assert [c.key for c in matrix.columns] == ["stdlib@3.11", "stdlib@3.12"]  # one implementation side by side
+    assert matrix.topics() == ["request.line", "response.framing", "response.read", "response.status-line"]
+    totals = matrix.totals(matrix.columns[1])
+    assert totals["MUST"] == {"pass": 1, "fail": 1, "timeout": 1}
+    assert totals["SHOULD"] == {"fail-should": 1}
+    assert totals["API"] == {"unsupported": 1}
+    assert sum(totals["all"].values()) == 5
+    assert matrix.totals(matrix.columns[0])["all"] == {"pass": 5}
+
+
+def test_same_impl_and_python_in_two_files_get_distinct_columns(tmp_path: Path) -> None:
+    runs = [load(write(tmp_path / "a.json", document(SAMPLE, python="3.12.1"))),
+            load(write(tmp_path / "b.json", document(SAMPLE, python="3.12.2")))]
+    assert [c.key for c in build(runs).columns] == ["stdlib@3.12.1", "stdlib@3.12.2"]
+    runs = [load(write(tmp_path / "a.json", document(SAMPLE))), load(write(tmp_path / "c.json", document(SAMPLE)))]
+    assert len({c.key for c in build(runs).columns}) == 2
+
+
+# -- Markdown -------------------------------------------------------------------------------------
+
+
+def test_markdown_matrix(tmp_path: Path) -> None:
+    text = markdown.render(build([load(write(tmp_path / "r.json", document(SAMPLE)))]), notes="A note.",
+                           html_name="report.html")
+    assert "## Notes on the columns\n\nA note." in text
+    assert "[report.html](report.html)" in text
+    assert "| MUST | 1/3 (1 ❌ 1 ⏱️) |" in text
+    assert "| SHOULD | 0/1 (1 ⚠️) |" in text
+    assert "| **all** | 1/5 (1 ❌ 1 ⚠️ 1 ➖ 1 ⏱️) |" in text
+    assert text.index("### request.line") < text.index("### response.framing") < text.index("### response.status-line")
+    assert "| `response.framing.content-length.conflicting` | MUST | wire | ❌ |" in text
+    # Reasons are listed per topic, escaped for Markdown/HTML.
+    assert "accepted &lt;/script>&lt;script>alert(1)&lt;/script>" in text
+
+
+# -- HTML -----------------------------------------------------------------------------------------
+
+
+def embedded_data(page: str) -> dict[str, Any]:
+    match = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', page, re.S)
+    assert match is not None
+    data: dict[str, Any] = json.loads(match.group(1))
+    return data
+
+
+def test_html_is_one_self_contained_file(tmp_path: Path) -> None:
+    page = html.render(build([load(write(tmp_path / "r.json", document(SAMPLE)))]), notes="note")
+    # Nothing is fetched when viewing it: no external script, style sheet, font or image.
+    assert not re.search(r"<(script|img|iframe)[^>]*\ssrc=", page)
+    assert "<link" not in page and "@import" not in page and "url(" not in page
+    # A reason that contains </script> cannot end the data element early.
+    assert page.count("</script>") == 2
+    data = embedded_data(page)
+    assert [row["id"] for row in data["rows"]][0] == "request.line.method"
+    conflicting = next(row for row in data["rows"] if row["id"].endswith("conflicting"))
+    cell = conflicting["cells"][0]
+    assert cell["v"] == "fail" and cell["t"] == TRACE and "</script>" in cell["r"]
+    valid = next(row for row in data["rows"] if row["id"].endswith("valid[whole]"))
+    assert valid["cells"] == ["pass"]  # a pass is a bare verdict, expanded by the page
+    # The spec sentence each cited requirement says, from the vendored table.
+    assert data["refs"]["RFC9112-6.3-p2-s4"]["text"].startswith("If a message is received without")
+    assert data["refs"]["http.client.HTTPResponse.peek"]["kind"] == "api"
+
+
+def test_render_command_writes_both(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = write(tmp_path / "r.json", document(SAMPLE))
+    out = tmp_path / "out"
+    assert main(["render", str(source), "--markdown", str(out / "REPORT.md"), "--html", str(out / "report.html")]) == 0
+    assert "[report.html](report.html)" in (out / "REPORT.md").read_text(encoding="utf-8")
+    assert (out / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert main(["render", str(source)]) == 0
+    assert capsys.readouterr().out.startswith("# HTTP/1.1 client conformance")
+
+
+def test_render_warns_about_an_interrupted_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = write(tmp_path / "r.json", document(SAMPLE, exit_status=2))
+    assert main(["render", str(source), "--markdown", str(tmp_path / "R.md")]) == 0
+    assert "exit status 2" in capsys.readouterr().err
+
+
+# -- diff -----------------------------------------------------------------------------------------
+
+
+def test_diff_lists_regressions_first_and_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    old = copy.deepcopy(SAMPLE)
+    old[0]["verdict"] = "fail"  # fixed since
+    new = copy.deepcopy(SAMPLE)
+    new[3]["verdict"] = "fail"  # unsupported -> fail: a regression
+    new.append(make_record("response.framing.new-one", "stdlib", "pass"))
+    del new[4]  # removed
+    old_path, new_path = write(tmp_path / "old.json", document(old)), write(tmp_path / "new.json", document(new))
+    result = diff.compare(load(old_path), load(new_path))
+    assert [(c.kind, c.scenario) for c in result.changes] == [
+        ("regression", "response.read.peek"),
+        ("fix", "response.framing.content-length.valid[whole]"),
+        ("new", "response.framing.new-one"),
+        ("removed", "request.line.method"),
+    ]
+    assert main(["diff", str(old_path), str(new_path)]) == 1
+    out = capsys.readouterr().out
+    assert out.index("## Regressions (1)") < out.index("## Fixes (1)") < out.index("## New scenarios (1)")
+    assert main(["diff", str(old_path), str(old_path)]) == 0
+    assert "0 regression(s)" in capsys.readouterr().out
+
+
+def test_diff_pairs_columns_by_implementation_and_python(tmp_path: Path) -> None:
+    old = write(tmp_path / "old.json", document(SAMPLE, python="3.12.1"))
+    new = write(tmp_path / "new.json", document(SAMPLE, python="3.12.4"))
+    assert diff.compare(load(old), load(new)).compared == [("stdlib@3.12", "stdlib@3.12")]
+    other = write(tmp_path / "other.json", document([{**r, "impl": "mine"} for r in SAMPLE], impls=("mine",)))
+    # One column each, different implementations: they are compared with each other.
+    assert diff.compare(load(old), load(other)).compared == [("stdlib@3.12", "mine@3.12")]
+
+
+# -- a fresh run: the report's figures are the run's ------------------------------------------------
+
+FRESH_SCENARIOS = r'''
+from servers import respond
+from suites.harness import MUST, SHOULD, WIRE, expect_response, scenario
+
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+
+
+@scenario("demo.a.pass", refs=["RFC9112-6.3-p2-s8"], level=MUST, profile=WIRE)
+def test_pass(server, wire):
+    server.add_connection(respond(OK))
+    assert expect_response(wire.request("GET", server.url("/"))).body == b"hello"
+
+
+@scenario("demo.b.conflicting-length", refs=["RFC9112-6.3-p2-s4"], level=MUST, profile=WIRE)
+def test_conflicting(server, wire):
+    server.add_connection(respond(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello"))
+    outcome = wire.request("GET", server.url("/"))
+    assert not hasattr(outcome, "status"), "RFC 9112 6.3: conflicting Content-Length is an error"
+
+
+@scenario("demo.b.should", refs=["RFC9112-4-p9-s1"], level=SHOULD, profile=WIRE)
+def test_should(server, wire):
+    server.add_connection(respond(OK))
+    assert expect_response(wire.request("GET", server.url("/"))).reason == "OK"
+'''
+
+
+def test_report_figures_match_a_fresh_run(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nfilterwarnings =\n    error\n"
+                     "    ignore:Module already imported so cannot be rewritten:pytest.PytestAssertRewriteWarning\n"
+                     "addopts = -p no:hypothesispytest -p no:cacheprovider\n")
+    pytester.makepyfile(test_fresh=FRESH_SCENARIOS)
+    result = pytester.runpytest("--impl=stdlib", "--impl=reference", "--results=r.json")
+    outcomes = result.parseoutcomes()
+    matrix = build([load(pytester.path / "r.json")])
+    by_column = {c.impl_name: matrix.totals(c)["all"] for c in matrix.columns}
+    assert by_column == {"stdlib": {"pass": 2, "fail": 1}, "reference": {"pass": 3}}
+    assert sum(t["pass"] for t in by_column.values()) == outcomes["passed"]
+    assert sum(t["fail"] for t in by_column.values()) == outcomes["failed"]
+    text = markdown.render(matrix)
+    assert "| **all** | 3/3 | 2/3 (1 ❌) |" in text or "| **all** | 2/3 (1 ❌) | 3/3 |" in text
+
+
+# -- the published results ------------------------------------------------------------------------
+
+
+def published() -> list[Path]:
+    return sorted(PUBLISHED.glob("*.json"))
+
+
+@pytest.mark.skipif(not published(), reason="no published results in results/ yet")
+def test_published_results_are_valid_and_render(tmp_path: Path) -> None:
+    runs = [load(path) for path in published()]  # load validates each file against the schema
+    matrix = build(runs)
+    assert matrix.scenarios and len(matrix.columns) >= len(runs)
+    assert markdown.render(matrix).count("\n### ") == len(matrix.topics())
+    page = html.render(matrix)
+    assert embedded_data(page)["rows"]
+
+
+def test_validate_and_directories(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    write(folder / "a.json", document(SAMPLE, python="3.11.7"))
+    write(folder / "b.json", document(SAMPLE, python="3.12.1"))
+    assert main(["validate", str(folder)]) == 0
+    assert capsys.readouterr().out.count("valid, 5 records") == 2
+    assert main(["render", str(folder), "--markdown", str(tmp_path / "R.md")]) == 0
+    assert "`stdlib@3.11` | `stdlib@3.12`" in (tmp_path / "R.md").read_text(encoding="utf-8")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["render", str(empty)]) == 2
+    assert "no results files" in capsys.readouterr().err
+
+
+
+def test_markdown_says_a_reason_shared_by_columns_once(tmp_path: Path) -> None:
+    # The same failure on two Pythons, its message differing only by the server's port.
+    runs = [load(write(tmp_path / f"{python}.json", document(
+        [make_record("a.b.c", "stdlib", "fail", reason=f"AssertionError: sent Host: 127.0.0.1:{port}")], python=python)))
+        for python, port in (("3.11.7", 40001), ("3.12.1", 50002))]
+    text = markdown.render(build(runs))
+    assert "- `a.b.c` on `stdlib@3.11`, `stdlib@3.12`, fail: AssertionError: sent Host: 127.0.0.1:PORT" in text
