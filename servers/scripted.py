@@ -69,6 +69,7 @@ class ScriptedServer:
         self.connections: list[ConnectionRecord] = []
         self.errors: list[BaseException] = []
         self._scripts: list[Sequence[Step]] = []
+        self._optional: list[bool] = []
         self._required_connections = 0
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
@@ -104,12 +105,15 @@ class ScriptedServer:
 
         A script that never runs because the client did not open that connection is an error
         reported by close(), unless it is `optional` (for clients that may or may not connect).
+        An optional connection on which the client sends nothing at all is not an error either:
+        a client may open a connection and then refuse the request before sending a byte.
         """
         flat: list[Step] = []
         for step in steps:
             flat.extend(step if isinstance(step, Sequence) else [step])
         with self._lock:
             self._scripts.append(flat)
+            self._optional.append(optional)
             if not optional:
                 self._required_connections = len(self._scripts)
             return len(self._scripts) - 1
@@ -204,15 +208,16 @@ class ScriptedServer:
                 with self._lock:
                     index = len(self.connections)
                     script = self._scripts[index] if index < len(self._scripts) else None
+                    optional = index < len(self._optional) and self._optional[index]
                     record = ConnectionRecord(index, peer, scripted=script is not None)
                     self.connections.append(record)
                     self._accepted.notify_all()
                 conn = ServerConnection(sock, record, self._wake_reader, self._stopping, self.step_timeout, self.tls)
-                self._start_thread(f"conn{index}", self._serve, conn, script or [])
+                self._start_thread(f"conn{index}", self._serve, conn, script or [], optional)
         except BaseException as exc:  # pragma: no cover - a harness bug; surfaced by close()
             self.errors.append(exc)
 
-    def _serve(self, conn: ServerConnection, script: Sequence[Step]) -> None:
+    def _serve(self, conn: ServerConnection, script: Sequence[Step], optional: bool) -> None:
         record = conn.record
         try:
             if not record.scripted:
@@ -233,6 +238,11 @@ class ScriptedServer:
             conn.drain()
         except ServerShutdown:
             pass
+        except ScriptError as exc:
+            if optional and not record.received:
+                record.events.append(f"optional connection on which the client sent nothing: {exc}")
+            else:
+                self.errors.append(exc)
         except BaseException as exc:
             self.errors.append(exc)
         finally:

@@ -28,6 +28,7 @@ from suites.harness import (
     scenario,
     variant,
 )
+from suites.harness.wire import FEATURE_PERSISTENT
 
 SECOND = b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond"
 CLIENT_CLOSE_WAIT = 1.0  # bounded wait for the client to close a connection it must give up
@@ -60,7 +61,7 @@ def _wait_ended(server, how: str, done: threading.Event) -> None:
 
 
 @scenario("connection.reuse.keep-alive", refs=["RFC9112-9.3-p1-s1", "RFC9112-9.3-p6-s1"], level=SHOULD,
-          profile=WIRE)
+          profile=WIRE, needs={FEATURE_PERSISTENT})
 @pytest.mark.parametrize("first", [
     pytest.param(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst", id="content-length"),
     pytest.param(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n0\r\n\r\n", id="chunked"),

@@ -32,7 +32,7 @@ from suites.harness import (
 )
 from suites.harness.fixtures import CLIENT_TIMEOUT
 from suites.harness.proxy_fixtures import INTERCEPT_HOST, PASSTHROUGH_HOST
-from suites.harness.wire import FEATURE_PROXY, FEATURE_TLS, FEATURE_TUNNEL
+from suites.harness.wire import FEATURE_PERSISTENT, FEATURE_PROXY, FEATURE_TLS, FEATURE_TUNNEL
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 ECHO_WAIT = 2.0  # bounded wait for mitmproxy to end its upstream connection after the client's
@@ -123,7 +123,7 @@ def test_https_intercepted(mitm, tls_server, tls_ca_file, wire, trust):
 
 
 @scenario("mitmproxy.https.reuse", refs=["RFC9112-9.3-p1-s1"], level=SHOULD, profile=WIRE,
-          needs=[FEATURE_TUNNEL, FEATURE_TLS])
+          needs=[FEATURE_TUNNEL, FEATURE_TLS, FEATURE_PERSISTENT])
 @pytest.mark.parametrize("host", [PASSTHROUGH_HOST, INTERCEPT_HOST], ids=["passthrough", "intercepted"])
 def test_https_reuse(mitm, tls_server, tls_ca_file, wire, host):
     tls_server.add_connection(respond(OK), respond(OK))

@@ -13,6 +13,7 @@ import pytest
 
 from servers import expect_request, half_close, respond, send
 from suites.harness import API, API_LEVEL, MUST, WIRE, each_delivery, expect_response, scenario
+from suites.harness.wire import FEATURE_PERSISTENT
 
 NEXT = b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnext"
 
@@ -30,7 +31,8 @@ NO_BODY_CL = [
 ]
 
 
-@scenario("response.no-body.reuse", refs=["RFC9110-6-p6-s1", "RFC9112-9.3-p7-s2"], level=MUST, profile=WIRE)
+@scenario("response.no-body.reuse", refs=["RFC9110-6-p6-s1", "RFC9112-9.3-p7-s2"], level=MUST, profile=WIRE,
+          needs={FEATURE_PERSISTENT})
 @pytest.mark.parametrize("method, headers, first, first_body", NO_BODY_CL)
 @each_delivery
 def test_no_body_then_reuse(server, wire, method, headers, first, first_body, delivery):

@@ -225,10 +225,15 @@ def test_target_refused(server, wire, path, refused):
         expect_response(outcome)
         assert server.requests[0].target == path.encode()
         return
-    assert not server.bytes_received, (
-        "RFC 9110 2.2: a sender MUST NOT generate a request-target that does not match the grammar; a "
-        f"URL with a space or control character must be refused before sending (CVE-2019-9740), the "
-        f"server received {server.connections[0].received!r}")
+    if server.bytes_received:
+        # Percent-encoding the offending octets also keeps the target valid (RFC 3986 2.1).
+        target = server.requests[0].target
+        assert target and not any(octet <= 0x20 or octet == 0x7F for octet in target), (
+            "RFC 9110 2.2: a sender MUST NOT generate a request-target that does not match the grammar; a URL "
+            "with a space or control character must be refused before sending, or its octets percent-encoded "
+            f"(CVE-2019-9740); the server received {server.connections[0].received[:200]!r}")
+        expect_response(outcome)
+        return
     expect_failure(outcome, ErrorKind.INVALID_INPUT)
 
 

@@ -45,7 +45,7 @@ from suites.harness import (
     variant,
 )
 from suites.harness.fixtures import CLIENT_TIMEOUT
-from suites.harness.wire import FEATURE_CLIENT_CERT, FEATURE_TLS
+from suites.harness.wire import FEATURE_CLIENT_CERT, FEATURE_PERSISTENT, FEATURE_TLS
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 CLOSE_WAIT = 2.0  # bounded wait for the server to see the client's close
@@ -463,7 +463,7 @@ def test_application_data(tls_server, wire, tls_ca_file):
 
 
 @scenario("tls.persistent", refs=["RFC9112-9.7-p2-s1", "RFC9112-9.3-p1-s1"], level=SHOULD, profile=WIRE,
-          needs={FEATURE_TLS})
+          needs={FEATURE_TLS, FEATURE_PERSISTENT})
 def test_persistent(tls_server, wire, tls_ca_file):
     # "... (including potential reuse as a persistent connection)"; RFC 9112 9.3: implementations
     # SHOULD support persistent connections.

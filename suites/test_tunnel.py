@@ -45,7 +45,7 @@ from suites.harness import (
     variant,
 )
 from suites.harness.fixtures import CLIENT_TIMEOUT
-from suites.harness.wire import FEATURE_PROXY, FEATURE_TLS, FEATURE_TUNNEL
+from suites.harness.wire import FEATURE_PERSISTENT, FEATURE_PROXY, FEATURE_TLS, FEATURE_TUNNEL
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 DENIED = proxy_auth_required(body=b"denied")
@@ -657,7 +657,7 @@ def test_https_wire(proxy, tls_server, tls_ca_file, wire, explicit_port):
 
 
 @scenario("tunnel.https.reuse", refs=["RFC9112-9.3-p1-s1"], level=SHOULD, profile=WIRE,
-          needs=[FEATURE_TUNNEL, FEATURE_TLS])
+          needs=[FEATURE_TUNNEL, FEATURE_TLS, FEATURE_PERSISTENT])
 def test_https_reuse(proxy, tls_server, tls_ca_file, wire):
     proxy.add_connection(tunnel(tls_server))
     tls_server.add_connection(respond(OK), respond(OK))
@@ -694,7 +694,7 @@ def test_forward_absolute_form(proxy, wire, url, host):
         f"sent {sent.header_values('host')!r}")
 
 
-@scenario("proxy.forward.reuse", refs=["RFC9112-9.3-p1-s1"], level=SHOULD, profile=WIRE, needs=[FEATURE_PROXY])
+@scenario("proxy.forward.reuse", refs=["RFC9112-9.3-p1-s1"], level=SHOULD, profile=WIRE, needs=[FEATURE_PROXY, FEATURE_PERSISTENT])
 def test_forward_reuse(proxy, wire):
     proxy.add_connection(respond(OK), respond(OK))
     with wire.session(proxy=proxy.url("")) as session:

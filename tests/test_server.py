@@ -763,6 +763,23 @@ def test_an_optional_script_may_go_unused() -> None:
     assert server.errors == []
 
 
+@pytest.mark.parametrize("optional", [True, False])
+def test_an_optional_connection_the_client_sends_nothing_on(optional: bool) -> None:
+    # A client may connect, then refuse the request before sending a byte: on an optional
+    # connection that is not an error; on a required one (the control) it is.
+    server = ScriptedServer()
+    server.add_connection(respond(response()), optional=optional)
+    with connect(server):
+        pass
+    assert server.wait_connections(1, TIMEOUT) and server.connection(0).wait_finished(TIMEOUT)
+    if optional:
+        server.close()
+        assert "sent nothing" in server.connection(0).events[-1]
+    else:
+        with pytest.raises(ServerError, match="closed"):
+            server.close()
+
+
 def test_close_interrupts_a_send_the_client_does_not_read() -> None:
     # A response far larger than the socket buffers, to a client that never reads: close() must
     # still end the send within the join deadline, like every other wait of the server.

@@ -13,6 +13,7 @@ from suites.harness.wire import (
     FEATURE_CLIENT_CERT,
     FEATURE_CUSTOM_METHODS,
     FEATURE_DUPLICATE_HEADERS,
+    FEATURE_PERSISTENT,
     FEATURE_PROXY,
     FEATURE_REASON,
     FEATURE_TLS,
@@ -39,7 +40,7 @@ SessionFactory = Callable[[float, TLSConfig | None, str | None], WireSession]
 
 # Every wire feature: what a client that can express everything declares.
 EVERY_FEATURE = frozenset({FEATURE_CUSTOM_METHODS, FEATURE_DUPLICATE_HEADERS, FEATURE_REASON, FEATURE_VERSION,
-                           FEATURE_TLS, FEATURE_CLIENT_CERT, FEATURE_PROXY, FEATURE_TUNNEL})
+                           FEATURE_TLS, FEATURE_CLIENT_CERT, FEATURE_PROXY, FEATURE_TUNNEL, FEATURE_PERSISTENT})
 
 
 def _unknown(exc: BaseException) -> ErrorKind | None:

@@ -17,6 +17,7 @@ import urllib.request
 from suites.adapters._common import EVERY_FEATURE, ClientAdapter, http_version, no_duplicates, ssl_context
 from suites.harness.wire import (
     FEATURE_DUPLICATE_HEADERS,
+    FEATURE_PERSISTENT,
     ErrorKind,
     RefusedInput,
     Response,
@@ -69,7 +70,9 @@ def _fallback(exc: BaseException) -> ErrorKind | None:
 class UrllibAdapter(ClientAdapter):
     name = "urllib"
     # Not FEATURE_DUPLICATE_HEADERS: request headers are a dict.
-    features = EVERY_FEATURE - {FEATURE_DUPLICATE_HEADERS}
+    # urllib.request sends "Connection: close" with every request (RFC9112-9.3-p4-s1 lets a client
+    # that does not keep connections do so): scenarios that need a reused connection are unsupported.
+    features = EVERY_FEATURE - {FEATURE_DUPLICATE_HEADERS, FEATURE_PERSISTENT}
 
 
 WIRE_ADAPTER = UrllibAdapter(_Session, fallback=_fallback)

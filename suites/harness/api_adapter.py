@@ -19,6 +19,7 @@ from suites.harness.wire import (
     FEATURE_CLIENT_CERT,
     FEATURE_CUSTOM_METHODS,
     FEATURE_DUPLICATE_HEADERS,
+    FEATURE_PERSISTENT,
     FEATURE_PROXY,
     FEATURE_REASON,
     FEATURE_TLS,
@@ -159,7 +160,7 @@ class HTTPClientAPIAdapter(WireAdapter):
     """Wire adapter for any module that offers http.client's HTTPConnection API."""
 
     features = frozenset({FEATURE_CUSTOM_METHODS, FEATURE_DUPLICATE_HEADERS, FEATURE_REASON, FEATURE_VERSION,
-                          FEATURE_TLS, FEATURE_CLIENT_CERT, FEATURE_PROXY, FEATURE_TUNNEL})
+                          FEATURE_TLS, FEATURE_CLIENT_CERT, FEATURE_PROXY, FEATURE_TUNNEL, FEATURE_PERSISTENT})
 
     def __init__(self, module: ModuleType, name: str) -> None:
         self.module = module

@@ -211,3 +211,4 @@ FEATURE_TLS = "tls"  # https URLs, with TLSConfig's CA file and hostname check h
 FEATURE_CLIENT_CERT = "client-certificate"  # TLSConfig.client_cert presented for mutual TLS
 FEATURE_PROXY = "forward-proxy"  # http URLs through a proxy, in absolute form
 FEATURE_TUNNEL = "connect-tunnel"  # https URLs through a proxy, in a CONNECT tunnel
+FEATURE_PERSISTENT = "persistent-connections"  # requests of a session can share a connection (RFC 9112 9.3)
