@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from reports.model import LEVELS, VERDICTS, Column, Matrix
+from reports.model import LEVELS, VERDICTS, Column, Matrix, Scenario
 
 SYMBOL = {
     "pass": "✅", "fail": "❌", "fail-should": "⚠️", "unsupported": "➖", "timeout": "⏱️", "error": "💥",
@@ -70,9 +70,48 @@ def _totals_table(matrix: Matrix) -> list[str]:
     return lines
 
 
-def _cell(matrix: Matrix, scenario_id: str, column: Column) -> str:
-    record = matrix.cell(scenario_id, column.key)
-    return NOT_RUN if record is None else SYMBOL[record["verdict"]]
+# When the variants of one scenario differ, a cell shows the most serious verdict among them.
+SEVERITY = ("error", "timeout", "fail", "unexpected-pass", "fail-should", "expected-failure", "unsupported",
+            "skipped", "pass")
+REASONS_PER_SCENARIO = 3  # reasons listed under a topic per scenario and column group; the HTML has all
+
+
+def base_id(scenario_id: str) -> str:
+    """A scenario id without its variant: `a.b.c[x-y]` -> `a.b.c`."""
+    return scenario_id.partition("[")[0]
+
+
+def _cell(matrix: Matrix, variants: list[Scenario], column: Column) -> str:
+    """One symbol if every variant has the same verdict; else the most serious one and passed/run."""
+    verdicts = [record["verdict"] for record in (matrix.cell(s.id, column.key) for s in variants) if record]
+    if not verdicts:
+        return NOT_RUN
+    worst = min(verdicts, key=SEVERITY.index)
+    if len(set(verdicts)) == 1:
+        return SYMBOL[worst] if len(verdicts) == 1 else f"{SYMBOL[worst]} {len(verdicts)}"
+    return f"{SYMBOL[worst]} {verdicts.count('pass')}/{len(verdicts)}"
+
+
+def _reasons(matrix: Matrix, variants: list[Scenario]) -> list[str]:
+    """The non-pass reasons of one scenario's variants: the same verdict for the same reason in
+    several columns (one client on several Pythons, say) is said once; at most a few per scenario."""
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for scenario in variants:
+        for column in matrix.columns:
+            record = matrix.cell(scenario.id, column.key)
+            if record is not None and record["verdict"] != "pass" and record.get("reason"):
+                reason = _PORT.sub(r"\1:PORT", record["reason"])  # ports differ from run to run
+                keys = grouped.setdefault((record["verdict"], reason), [])
+                if f"`{column.key}`" not in keys:
+                    keys.append(f"`{column.key}`")
+    lines = []
+    for (verdict, reason), keys in list(grouped.items())[:REASONS_PER_SCENARIO]:
+        short = reason if len(reason) <= REASON_LIMIT else reason[: REASON_LIMIT - 3] + "..."
+        lines.append(f"- `{_escape(base_id(variants[0].id))}` on {', '.join(keys)}, {verdict}: {_escape(short)}")
+    if len(grouped) > REASONS_PER_SCENARIO:
+        lines.append(f"- `{_escape(base_id(variants[0].id))}`: {len(grouped) - REASONS_PER_SCENARIO} more "
+                     "reason(s) in the HTML report")
+    return lines
 
 
 def render(matrix: Matrix, *, notes: str = "", html_name: str | None = None) -> str:
@@ -91,27 +130,24 @@ def render(matrix: Matrix, *, notes: str = "", html_name: str | None = None) -> 
     lines += ["## Totals", "", "Passed/total per level (MUST, SHOULD, MAY of RFC 9110/9112; API: the documented "
               "`http.client` API) and per profile, then the count of each other verdict.", "",
               *_totals_table(matrix), ""]
-    lines += ["## Scenarios by topic", ""]
+    lines += ["## Scenarios by topic", "",
+              "One row per scenario, its variants folded: a cell is one symbol when every variant has that "
+              "verdict (with their number when there are several), otherwise the most serious verdict among "
+              "them and how many variants passed, e.g. `❌ 9/12`. The HTML report shows every variant.", ""]
     for topic in matrix.topics():
-        scenarios = [s for s in matrix.scenarios if s.topic == topic]
+        by_base: dict[str, list[Scenario]] = {}
+        for scenario in matrix.scenarios:
+            if scenario.topic == topic:
+                by_base.setdefault(base_id(scenario.id), []).append(scenario)
         lines += [f"### {topic}", ""]
         lines.append("| scenario | level | profile | " + " | ".join(f"`{c.key}`" for c in matrix.columns) + " |")
         lines.append("|---|---|---|" + "---|" * len(matrix.columns))
         reasons: list[str] = []
-        for scenario in scenarios:
-            cells = " | ".join(_cell(matrix, scenario.id, column) for column in matrix.columns)
-            lines.append(f"| `{_escape(scenario.id)}` | {scenario.level} | {scenario.profile} | {cells} |")
-            # The same verdict for the same reason in several columns (one client on several
-            # Pythons, say) is said once.
-            grouped: dict[tuple[str, str], list[str]] = {}
-            for column in matrix.columns:
-                record = matrix.cell(scenario.id, column.key)
-                if record is not None and record["verdict"] != "pass" and record.get("reason"):
-                    reason = _PORT.sub(r"\1:PORT", record["reason"])  # ports differ from run to run
-                    grouped.setdefault((record["verdict"], reason), []).append(f"`{column.key}`")
-            for (verdict, reason), keys in grouped.items():
-                short = reason if len(reason) <= REASON_LIMIT else reason[: REASON_LIMIT - 3] + "..."
-                reasons.append(f"- `{_escape(scenario.id)}` on {', '.join(keys)}, {verdict}: {_escape(short)}")
+        for base, variants in by_base.items():
+            cells = " | ".join(_cell(matrix, variants, column) for column in matrix.columns)
+            levels = "/".join(dict.fromkeys(v.level for v in variants))
+            lines.append(f"| `{_escape(base)}` | {levels} | {variants[0].profile} | {cells} |")
+            reasons += _reasons(matrix, variants)
         if reasons:
             lines += ["", f"<details><summary>Reasons ({len(reasons)})</summary>", "", *reasons, "", "</details>"]
         lines.append("")

@@ -321,3 +321,13 @@ def test_markdown_says_a_reason_shared_by_columns_once(tmp_path: Path) -> None:
         for python, port in (("3.11.7", 40001), ("3.12.1", 50002))]
     text = markdown.render(build(runs))
     assert "- `a.b.c` on `stdlib@3.11`, `stdlib@3.12`, fail: AssertionError: sent Host: 127.0.0.1:PORT" in text
+
+
+def test_markdown_folds_variants_into_one_row(tmp_path: Path) -> None:
+    records = [make_record("a.b.mixed[one]", "stdlib", "pass"), make_record("a.b.mixed[two]", "stdlib", "fail",
+                                                                             reason="AssertionError: two"),
+               make_record("a.b.same[one]", "stdlib", "pass"), make_record("a.b.same[two]", "stdlib", "pass")]
+    text = markdown.render(build([load(write(tmp_path / "r.json", document(records)))]))
+    assert "| `a.b.mixed` | MUST | wire | ❌ 1/2 |" in text
+    assert "| `a.b.same` | MUST | wire | ✅ 2 |" in text
+    assert "- `a.b.mixed` on `stdlib@3.12`, fail: AssertionError: two" in text
