@@ -23,6 +23,11 @@ from reference._syntax import DIGITS, HTTP_VERSION, OWS, STATUS_CODE
 # Read-ahead of the response's socket file: large enough that many small chunks or lines cost
 # one system call, small enough not to matter per connection.
 READ_BUFFER_SIZE = 65536
+# The compression codings of RFC 9112 7.2, which define no parameters.
+COMPRESSION_CODINGS = frozenset({"compress", "x-compress", "deflate", "gzip", "x-gzip"})
+# Significant digits a Content-Length may have: 10**4000 octets is beyond any message, and int()
+# refuses more than 4300 decimal digits.
+MAX_LENGTH_DIGITS = 4000
 
 _UNKNOWN = "UNKNOWN"
 T = TypeVar("T")
@@ -140,6 +145,12 @@ class HTTPResponse(io.BufferedIOBase):
         if any(coding != "chunked" and coding.partition(";")[0].rstrip(" \t") == "chunked" for coding in codings):
             # RFC 9112 7: chunked defines no parameters; "Their presence SHOULD be treated as an error."
             raise InvalidResponse(f"chunked with parameters: {codings}")
+        compressed_with_parameters = [coding for coding in codings if ";" in coding
+                                      and coding.partition(";")[0].rstrip(" \t") in COMPRESSION_CODINGS]
+        if compressed_with_parameters:
+            # RFC 9112 7.2: "The presence of parameters with any of these compression codings
+            # SHOULD be treated as an error."
+            raise InvalidResponse(f"compression coding with parameters: {compressed_with_parameters}")
         if codings.count("chunked") > 1:
             # RFC 9112 6.1: "A sender MUST NOT apply the chunked transfer coding more than once".
             raise InvalidResponse(f"chunked applied more than once: {codings}")
@@ -162,7 +173,13 @@ class HTTPResponse(io.BufferedIOBase):
         (item,) = items
         if not DIGITS.fullmatch(item.encode("latin-1")):
             raise InvalidResponse(f"invalid Content-Length {item!r}")
-        return int(item)
+        # Leading zeros carry no value, and without them int() stays within CPython's limit on
+        # decimal digits (ValueError beyond 4300); a length that still exceeds it is no length any
+        # message could have (RFC 9110 8.6: "anticipate potentially large decimal numerals").
+        significant = item.lstrip("0") or "0"
+        if len(significant) > MAX_LENGTH_DIGITS:
+            raise InvalidResponse(f"Content-Length of {len(significant)} digits")
+        return int(significant)
 
     def _connection_closes(self) -> bool:
         assert self.headers is not None

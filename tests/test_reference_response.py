@@ -235,6 +235,22 @@ def test_chunked_applied_twice_refused(server: ScriptedServer) -> None:
         assert conn.getresponse().read() == b""
 
 
+@pytest.mark.parametrize(("digits", "refused"), [(4000, False), (4001, True)])
+def test_content_length_digit_limit(server: ScriptedServer, digits: int, refused: bool) -> None:
+    # Leading zeros do not count; 4000 significant digits are a (huge) length, 4001 are refused.
+    value = b"0" * 5000 + b"9" * digits
+    raw = b"HTTP/1.1 200 OK\r\nContent-Length: " + value + b"\r\n\r\nabc"
+    server.add_connection(respond(raw), close())
+    with contextlib.closing(reference.HTTPConnection(server.host, server.port, timeout=TIMEOUT)) as conn:
+        conn.request("GET", "/")
+        if refused:
+            with pytest.raises(reference.InvalidResponse, match="Content-Length of 4001 digits"):
+                conn.getresponse()
+        else:
+            with pytest.raises(reference.IncompleteRead):
+                conn.getresponse().read()
+
+
 # -- interim responses ---------------------------------------------------------------------------------
 
 
