@@ -14,6 +14,7 @@ from reports.load import ReportError, Results
 VERDICTS = ("pass", "fail", "fail-should", "unsupported", "timeout", "error", "expected-failure",
             "unexpected-pass", "skipped")
 LEVELS = ("MUST", "SHOULD", "MAY", "API")
+BASELINES = ("reference", "stdlib")  # the columns every other one is read against, shown first
 # A verdict that makes a pytest run fail (without --expect, every failing verdict does).
 BAD = frozenset({"fail", "fail-should", "timeout", "error", "unexpected-pass"})
 
@@ -111,9 +112,11 @@ def build(runs: Sequence[Results]) -> Matrix:
     keys = column_keys([(impl["name"], results.python, str(results.path)) for results, impl in pairs])
     columns = [Column(key, f"{impl['name']} · {results.python_implementation} {results.python}", impl, results)
                for key, (results, impl) in zip(keys, pairs, strict=True)]
-    # Columns of one implementation side by side, by Python version; implementations in the order first given.
+    # Columns of one implementation side by side, by Python version; the baselines (reference,
+    # stdlib) first, then the other implementations in the order first given.
     impl_order = list(dict.fromkeys(column.impl_name for column in columns))
-    columns.sort(key=lambda c: (impl_order.index(c.impl_name), _natural(c.python), c.key))
+    columns.sort(key=lambda c: (BASELINES.index(c.impl_name) if c.impl_name in BASELINES else len(BASELINES),
+                                impl_order.index(c.impl_name), _natural(c.python), c.key))
     by_pair = {(id(column.results), column.impl_name): column for column in columns}
     matrix = Matrix(columns, [])
     scenarios: dict[str, Scenario] = {}

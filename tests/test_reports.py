@@ -331,3 +331,11 @@ def test_markdown_folds_variants_into_one_row(tmp_path: Path) -> None:
     assert "| `a.b.mixed` | MUST | wire | ❌ 1/2 |" in text
     assert "| `a.b.same` | MUST | wire | ✅ 2 |" in text
     assert "- `a.b.mixed` on `stdlib@3.12`, fail: AssertionError: two" in text
+
+
+def test_baseline_columns_come_first(tmp_path: Path) -> None:
+    runs = [load(write(tmp_path / "a.json", document([make_record("a.b.c", "httpx", "pass")], impls=("httpx",)))),
+            load(write(tmp_path / "b.json", document([make_record("a.b.c", "stdlib", "pass"),
+                                                      make_record("a.b.c", "reference", "pass")],
+                                                     impls=("stdlib", "reference"))))]
+    assert [column.impl_name for column in build(runs).columns] == ["reference", "stdlib", "httpx"]

@@ -913,3 +913,20 @@ def test_wait_connections() -> None:
             assert server.wait_connections(1, 2.0)
             assert server.connection(0).scripted
             assert not server.wait_connections(2, 0.01), "only one connection was made"
+
+
+def test_half_close_after_the_client_reset_is_not_an_error() -> None:
+    # A client that aborts (RST) before the script's half-close: shutdown() then finds no
+    # connection (ENOTCONN), which is the client's doing, not a server failure.
+    def wait_for_reset(conn: ServerConnection) -> None:
+        readable, _, _ = select.select([conn.sock], [], [], TIMEOUT)
+        assert readable
+        with pytest.raises(ConnectionResetError):
+            conn.sock.recv(1)
+
+    with ScriptedServer() as server:
+        server.add_connection(call(wait_for_reset), half_close())
+        abort(connect(server))
+        assert server.connection(0).wait_finished(TIMEOUT) if server.wait_connections(1, TIMEOUT) else False
+    assert server.errors == []
+    assert any("already reset" in event for event in server.connection(0).events)

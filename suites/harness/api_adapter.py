@@ -120,7 +120,10 @@ class _Session(WireSession):
                 # check that the server received nothing.
                 raise RefusedInput(str(refused)) from refused
             response = conn.getresponse()
-            body = response.read()
+            try:
+                body = response.read()
+            finally:
+                response.close()  # a module whose read() leaves the response open must not leak it
         except BaseException:
             # After an error the connection is in an unknown state: drop it, as callers do.
             del self._connections[key]
