@@ -48,6 +48,8 @@ from suites.harness import (
     scenario,
     variant,
 )
+from suites.harness.reading import READERS as BODY_READERS
+from suites.harness.reading import read_with
 
 FIRST = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst"
 SECOND = b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond"
@@ -280,7 +282,7 @@ def test_idle_closure_noticed(server, wire, how):
                                                      "http.client.HTTPResponse.readinto",
                                                      "http.client.HTTPResponse.read1",
                                                      "http.client.HTTPResponse.readline"], level=SHOULD, profile=API)
-@pytest.mark.parametrize("reader", ["read", "read-amt", "readinto", "read1", "readline", "iterate"])
+@pytest.mark.parametrize("reader", BODY_READERS)
 @pytest.mark.parametrize("framing", ["close-delimited", "control-content-length"])
 def test_close_after_eof(server, client, reader, framing):
     # A close-delimited body ends with the server's FIN. Having read it to its end, the client
@@ -296,24 +298,7 @@ def test_close_after_eof(server, client, reader, framing):
     conn = client.connect(server)
     conn.request("GET", "/")
     response = client.track(conn.getresponse())
-    got = b""
-    for _ in range(100):
-        if reader == "read":
-            piece = response.read()
-        elif reader == "read-amt":
-            piece = response.read(7)
-        elif reader == "readinto":
-            buffer = bytearray(7)
-            piece = bytes(buffer[: response.readinto(buffer)])
-        elif reader == "read1":
-            piece = response.read1(7)
-        elif reader == "readline":
-            piece = response.readline()
-        else:
-            piece = b"".join(response)
-        got += piece
-        if not piece:
-            break
+    got = read_with(response, reader)
     assert got == body, f"{reader} returns the whole body, got {got!r}"
     closed = server.connection(0).wait_client_close(WAIT if framing == "close-delimited" else 0.2)
     if framing == "close-delimited":

@@ -18,6 +18,8 @@ import pytest
 from servers import WHOLE, close, expect_request, respond, send
 from suites.harness import API, API_LEVEL, MUST, each_delivery, scenario
 from suites.harness.messages import chunked_body
+from suites.harness.reading import READERS as BODY_READERS
+from suites.harness.reading import read_with
 
 BODY = b"first line\nsecond line\r\nlast line, no newline"
 LINES = [b"first line\n", b"second line\r\n", b"last line, no newline"]
@@ -213,7 +215,7 @@ def test_readline_limits(server, client, framing, delivery):
                                            "http.client.HTTPResponse.read",
                                            "http.client.HTTPResponse.readinto", "http.client.HTTPResponse.read1",
                                            "http.client.HTTPResponse.readline"], level=API_LEVEL, profile=API)
-@pytest.mark.parametrize("reader", ["read", "read-amt", "readinto", "read1", "readline", "iterate"])
+@pytest.mark.parametrize("reader", BODY_READERS)
 @pytest.mark.parametrize("framing", FRAMING_IDS)
 def test_isclosed(server, client, framing, reader):
     # HTTPResponse.isclosed() is what HTTPConnection itself consults to reuse the connection:
@@ -232,24 +234,7 @@ def test_isclosed(server, client, framing, reader):
     conn.request("GET", "/")
     response = client.track(conn.getresponse())
     assert response.isclosed() is False, "isclosed() is False before the body is read"
-    got = b""
-    for _ in range(100):
-        if reader == "read":
-            piece = response.read()
-        elif reader == "read-amt":
-            piece = response.read(7)
-        elif reader == "readinto":
-            buffer = bytearray(7)
-            piece = bytes(buffer[: response.readinto(buffer)])
-        elif reader == "read1":
-            piece = response.read1(7)
-        elif reader == "readline":
-            piece = response.readline()
-        else:
-            piece = b"".join(response)
-        got += piece
-        if not piece:
-            break
+    got = read_with(response, reader)
     assert got == BODY
     closed = response.isclosed()
     conn.request("GET", "/next")
