@@ -37,6 +37,7 @@ from servers.steps import (
     pause,
     reset,
     respond,
+    respond_if_sent,
     send,
     send_raw,
     send_segments,
@@ -48,7 +49,7 @@ from servers.tls import ServerTLS, TLSRecord
 __all__ = [
     "BYTEWISE", "WHOLE", "ConnectionRecord", "Delivery", "RecordedRequest", "ScriptError",
     "ScriptedServer", "ServerConnection", "ServerError", "Step", "call", "close", "expect_body",
-    "expect_request", "half_close", "ipv6_available", "pause", "reset", "respond", "send",
+    "expect_request", "half_close", "ipv6_available", "pause", "reset", "respond", "respond_if_sent", "send",
     "send_segments", "split_at", "stall",
     # the scripted CONNECT proxy (servers/proxy.py)
     "ESTABLISHED", "at", "expect_connect", "proxy_auth_required", "relay", "tunnel",

@@ -149,6 +149,32 @@ class Send(Step):
 
 
 @dataclass(frozen=True)
+class RespondIfSent(Step):
+    """Answer up to `limit` more requests on this connection, for a client that sends them here.
+
+    A client that closes the connection instead (it went to a new connection, or may do either)
+    ends the step quietly; a request cut short is still a script error.
+    """
+
+    response: bytes
+    limit: int = 1
+
+    def run(self, conn: ServerConnection) -> None:
+        for _ in range(self.limit):
+            try:
+                ExpectRequest().run(conn)
+            except ScriptError:
+                if conn.record.client_closed and not conn.record.requests[-1].raw:
+                    conn.record.requests.pop()  # the placeholder of a request never sent
+                    return
+                raise
+            Send(self.response).run(conn)
+
+    def __str__(self) -> str:
+        return f"respond_if_sent({self.response[:40]!r}, limit={self.limit})"
+
+
+@dataclass(frozen=True)
 class Pause(Step):
     seconds: float
 
@@ -351,6 +377,10 @@ def close_notify() -> Step:
     return CloseNotify()
 
 
+def respond_if_sent(response: bytes, *, limit: int = 1) -> Step:
+    return RespondIfSent(response, limit)
+
+
 def respond(response: bytes, delivery: Delivery = WHOLE) -> list[Step]:
     """The most common script: read one request, send one response."""
     return [expect_request(), send(response, delivery)]
@@ -358,6 +388,6 @@ def respond(response: bytes, delivery: Delivery = WHOLE) -> list[Step]:
 
 __all__ = [
     "BYTEWISE", "WHOLE", "Delivery", "Step", "call", "close", "close_notify", "expect_body",
-    "expect_client_hello", "expect_request", "half_close", "handshake", "pause", "reset", "respond", "send",
+    "expect_client_hello", "expect_request", "half_close", "handshake", "pause", "reset", "respond", "respond_if_sent", "send",
     "send_raw", "send_segments", "split_at", "stall",
 ]

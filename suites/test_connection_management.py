@@ -10,7 +10,7 @@ failed automatic retry is not retried again; RFC 9110 7.5: a response received w
 is still being sent does not stop the sending.
 
 Server scripts that must tell "the client sent the next request here" from "the client went to a
-new connection" serve the request if it comes (`_serve_if_sent`) and script the new connection as
+new connection" serve the request if it comes (`respond_if_sent`) and script the new connection as
 optional; the scenario's own assertion then says what the client did wrong.
 """
 
@@ -29,6 +29,7 @@ from servers import (
     half_close,
     reset,
     respond,
+    respond_if_sent,
     send,
     stall,
 )
@@ -56,19 +57,6 @@ SECOND = b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond"
 WAIT = 2.0  # bounds every wait between the test and a server thread
 
 
-def _serve_if_sent(answer: bytes = SECOND):
-    """A step: answer one more request on this connection if the client sends it; a client that
-    closes the connection instead ends the step quietly (it went to a new connection)."""
-    def serve(conn) -> None:
-        try:
-            expect_request().run(conn)
-        except ScriptError:
-            if conn.record.client_closed and not conn.record.requests[-1].raw:
-                conn.record.requests.pop()  # the placeholder of a request never sent
-                return
-            raise
-        send(answer).run(conn)
-    return call(serve)
 
 
 def _signal(event: threading.Event):
@@ -156,7 +144,7 @@ def test_after_non_idempotent(server, client, read_first):
         send(FIRST).run(conn)
 
     refused: list[bool] = []
-    server.add_connection(expect_request(), call(answer_post), _serve_if_sent())
+    server.add_connection(expect_request(), call(answer_post), respond_if_sent(SECOND))
     if read_first:
         attempted.set()  # the POST is answered at once: the client reads its response first
     conn = client.connect(server)
@@ -197,7 +185,7 @@ def test_close_if_not_persistent(server, wire, first, delivery):
     # Two requests in a session, and an HTTP/1.1 server that keeps the connection. A client that
     # supports persistent connections sends both on it; one that does not MUST send the "close"
     # connection option in every request (RFC 9112 9.3), so that the server knows.
-    server.add_connection(respond(first, delivery), _serve_if_sent())
+    server.add_connection(respond(first, delivery), respond_if_sent(SECOND))
     server.add_connection(respond(SECOND), optional=True)
     with wire.session() as session:
         one = expect_response(session.request("GET", server.url("/1")))
@@ -330,7 +318,7 @@ def test_stray_data(server, wire, stray, delivery):
     # gets the server's real answer, on this connection or (having closed it) on a new one.
     first_read, stray_sent = threading.Event(), threading.Event()
     server.add_connection(respond(FIRST, delivery), _wait_for(first_read), send(stray, delivery), _signal(stray_sent),
-                          _serve_if_sent())
+                          respond_if_sent(SECOND))
     server.add_connection(respond(SECOND), optional=True)
     with wire.session() as session:
         try:
@@ -371,7 +359,7 @@ def test_http10_keep_alive_option(server, wire, head, may_persist, delivery):
     # field or Proxy-Connection is not that option: after such a response the next request goes
     # on a new connection. With the option, reusing the connection is allowed, not required.
     # The server half-closes, so a request wrongly sent on it is recorded and fails fast.
-    server.add_connection(respond(head + b"first", delivery), *([_serve_if_sent()] if may_persist else [half_close()]))
+    server.add_connection(respond(head + b"first", delivery), *([respond_if_sent(SECOND)] if may_persist else [half_close()]))
     server.add_connection(respond(SECOND), optional=True)
     with wire.session() as session:
         one = expect_response(session.request("GET", server.url("/1")))
@@ -505,7 +493,7 @@ def test_closed_unread_body(server, client, size, read_all):
     # makes those octets the "response" to the next request.
     content = BIG[:size]
     server.add_connection(respond(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size + content),
-                          _serve_if_sent())
+                          respond_if_sent(SECOND))
     server.add_connection(respond(SECOND), optional=True)
     conn = client.connect(server)
     conn.request("GET", "/1")

@@ -19,7 +19,16 @@ from __future__ import annotations
 
 import pytest
 
-from servers import WHOLE, Delivery, ScriptError, call, close, expect_request, half_close, respond, send
+from servers import (
+    WHOLE,
+    Delivery,
+    close,
+    expect_request,
+    half_close,
+    respond,
+    respond_if_sent,
+    send,
+)
 from suites.harness import (
     MAY,
     MUST,
@@ -46,17 +55,6 @@ LONG_DELIVERIES = pytest.mark.parametrize("delivery", [WHOLE, Delivery("segments
                                           ids=str)
 
 
-def _answer_if_reused(conn) -> None:
-    """Serve the second request on this connection if the client sends it here. A client that
-    closes this connection instead is reported by the scenario's own assertion, not as a
-    script error (it then goes to the optional second connection)."""
-    try:
-        expect_request().run(conn)
-    except ScriptError:
-        if conn.record.client_closed and not conn.record.requests[-1].raw:
-            return
-        raise
-    send(SECOND).run(conn)
 
 
 def _response(*field_lines: bytes, framing: bytes = b"Content-Length: 5\r\n", payload: bytes = b"hello") -> bytes:
@@ -161,7 +159,7 @@ def test_connection_empty_elements(server, wire, value, persists, delivery):
     # it (an unknown option) the HTTP/1.1 connection persists.
     first = _response(b"Connection: " + value, payload=FIRST)
     if persists:
-        server.add_connection(respond(first, delivery), call(_answer_if_reused))
+        server.add_connection(respond(first, delivery), respond_if_sent(SECOND))
         server.add_connection(respond(SECOND), optional=True)
     else:
         server.add_connection(respond(first, delivery), half_close())

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import pytest
 
-from servers import ScriptError, call, close, expect_request, respond, send, send_segments
+from servers import ScriptError, call, close, expect_request, respond, respond_if_sent, send, send_segments
 from suites.harness import (
     API,
     MAY,
@@ -38,20 +38,6 @@ TARGET = b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n" + TARGET_BODY
 NEXT = b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnext"
 
 
-def _serve_more(answer: bytes, limit: int = 1):
-    """A step: answer up to `limit` more requests on this connection with `answer`, for a client
-    that sends them here; a client that closes the connection instead ends the step quietly."""
-    def serve(conn) -> None:
-        for _ in range(limit):
-            try:
-                expect_request().run(conn)
-            except ScriptError:
-                if conn.record.client_closed and not conn.record.requests[-1].raw:
-                    conn.record.requests.pop()  # the empty placeholder of a request never sent
-                    return
-                raise
-            send(answer).run(conn)
-    return call(serve)
 
 
 def _complete(server) -> list:
@@ -148,7 +134,7 @@ def test_redirect(server, wire, code, reason, method, follow_methods, location, 
     # method the status allows (RFC 9110 15.4: the original request message is resent with
     # the target replaced; 301/302 MAY turn POST into GET; 307/308 keep it, body included).
     where = server.url("/target").encode() if location == "absolute" else b"/target"
-    server.add_connection(respond(_redirect(code, reason, where), delivery), _serve_more(TARGET))
+    server.add_connection(respond(_redirect(code, reason, where), delivery), respond_if_sent(TARGET))
     server.add_connection(respond(TARGET), optional=True)
     content = b"data" if method in ("POST", "PUT") else None
     outcome = wire.request(method, server.url("/start"), headers=[("X-Caller", "kept")], body=content)
@@ -221,7 +207,7 @@ def test_redirect_location_invalid(server, wire, location):
     # not follow redirects delivers the 302 with the Location as sent; one that follows must not
     # follow these two (the control, a plain path, it may follow).
     value = location.format(authority=server.authority)
-    server.add_connection(respond(_redirect(302, b"Found", value.encode())), _serve_more(TARGET))
+    server.add_connection(respond(_redirect(302, b"Found", value.encode())), respond_if_sent(TARGET))
     server.add_connection(respond(TARGET), optional=True)
     outcome = wire.request("GET", server.url("/start"))
     follow_ups = [request for request in _complete(server) if request.target != b"/start"]
@@ -262,8 +248,8 @@ def test_auth_challenge(server, wire, code, reason, challenge, credentials, deli
     # string (with commas and an escaped quote inside) must arrive intact.
     lines = b"".join(b"%s: %s\r\n" % (challenge.encode(), value.encode()) for _, value in CHALLENGES)
     raw = b"HTTP/1.1 %d %s\r\n%sContent-Length: 6\r\n\r\ndenied" % (code, reason, lines)
-    server.add_connection(respond(raw, delivery), _serve_more(raw, limit=5))
-    server.add_connection(respond(raw), _serve_more(raw, limit=5), optional=True)
+    server.add_connection(respond(raw, delivery), respond_if_sent(raw, limit=5))
+    server.add_connection(respond(raw), respond_if_sent(raw, limit=5), optional=True)
     outcome = wire.request("GET", server.url("/private"), headers=[(credentials, "Basic dXNlcjpvbGQ=")])
     sent = [request.header_values(credentials.lower()) for request in _complete(server)]
     assert sent[0] == [b"Basic dXNlcjpvbGQ="], "harness: the first request carries the caller's credentials"
@@ -291,8 +277,8 @@ def test_forbidden(server, wire, with_credentials, delivery):
     # RFC 9110 15.5.4: after a 403 the client SHOULD NOT automatically repeat the request with the
     # same credentials (it MAY with different ones). The 403 and its content reach the caller.
     raw = b"HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\n\r\nno"
-    server.add_connection(respond(raw, delivery), _serve_more(raw, limit=5))
-    server.add_connection(respond(raw), _serve_more(raw, limit=5), optional=True)
+    server.add_connection(respond(raw, delivery), respond_if_sent(raw, limit=5))
+    server.add_connection(respond(raw), respond_if_sent(raw, limit=5), optional=True)
     headers = [("Authorization", "Bearer token-1")] if with_credentials else []
     response = expect_response(wire.request("GET", server.url("/"), headers=headers))
     sent = [request.header_values("authorization") for request in _complete(server)]
@@ -334,7 +320,7 @@ def test_misdirected(server, wire, delivery):
     # RFC 9110 15.5.20: after a 421 the client MAY retry "over a different connection"; never over
     # the same one, which the server has just said is the wrong one for this origin.
     raw = b"HTTP/1.1 421 Misdirected Request\r\nContent-Length: 5\r\n\r\nwrong"
-    server.add_connection(respond(raw, delivery), _serve_more(TARGET))
+    server.add_connection(respond(raw, delivery), respond_if_sent(TARGET))
     server.add_connection(respond(TARGET), optional=True)
     response = expect_response(wire.request("POST", server.url("/"), body=b"data"))
     first = [request for request in server.connection(0).requests if request.complete]
@@ -355,7 +341,7 @@ def test_length_required(server, client):
     # MAY repeat the request with a valid Content-Length (the length of the content); an
     # http.client-style client delivers the 411 to the caller, who decides.
     raw = b"HTTP/1.1 411 Length Required\r\nContent-Length: 6\r\n\r\nlength"
-    server.add_connection(respond(raw), _serve_more(TARGET))
+    server.add_connection(respond(raw), respond_if_sent(TARGET))
     server.add_connection(respond(TARGET), optional=True)
     conn = client.connect(server)
     conn.request("POST", "/upload", body=iter([b"da", b"ta"]))

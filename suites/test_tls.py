@@ -44,6 +44,7 @@ from suites.harness import (
     scenario,
     variant,
 )
+from suites.harness.api_adapter import ssl_context
 from suites.harness.fixtures import CLIENT_TIMEOUT
 from suites.harness.wire import FEATURE_CLIENT_CERT, FEATURE_PERSISTENT, FEATURE_TLS
 
@@ -52,13 +53,9 @@ CLOSE_WAIT = 2.0  # bounded wait for the server to see the client's close
 HTTPS_DOC = "http.client.HTTPSConnection"
 
 
-def _context(ca_file=None, *, check_hostname=True, client_cert=None):
+def _context(ca_file, *, check_hostname=True, client_cert=None):
     """The SSLContext a careful caller builds (ssl.create_default_context), trusting `ca_file`."""
-    context = ssl.create_default_context(cafile=ca_file)
-    if client_cert is not None:
-        context.load_cert_chain(client_cert)
-    context.check_hostname = check_hostname
-    return context
+    return ssl_context(TLSConfig(ca_file, client_cert, check_hostname))
 
 
 def _https(client, host, server, context):

@@ -36,6 +36,7 @@ from servers import (
     pause,
     reset,
     respond,
+    respond_if_sent,
     send,
     send_segments,
     split_at,
@@ -930,3 +931,18 @@ def test_half_close_after_the_client_reset_is_not_an_error() -> None:
         assert server.connection(0).wait_finished(TIMEOUT) if server.wait_connections(1, TIMEOUT) else False
     assert server.errors == []
     assert any("already reset" in event for event in server.connection(0).events)
+
+
+@pytest.mark.parametrize("sends_again", [True, False])
+def test_respond_if_sent(sends_again: bool) -> None:
+    # The step answers a second request when it comes, and ends quietly when the client closes.
+    with ScriptedServer() as server:
+        server.add_connection(respond(response()), respond_if_sent(response(b"two")))
+        with connect(server) as sock:
+            sock.sendall(get())
+            recv_exactly(sock, len(response()))
+            if sends_again:
+                sock.sendall(get(b"/2"))
+                assert recv_exactly(sock, len(response(b"two"))) == response(b"two")
+        assert server.connection(0).wait_finished(TIMEOUT)
+    assert [request.target for request in server.requests] == [b"/", b"/2"][: 2 if sends_again else 1]
