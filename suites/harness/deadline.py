@@ -42,3 +42,18 @@ def deadline(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+@contextmanager
+def deadline_paused() -> Iterator[None]:
+    """Stop the running deadline's clock for the block (session setup done inside a scenario,
+    such as starting a shared proxy), then resume it with the time it had left."""
+    if not deadline_supported():
+        yield
+        return
+    remaining, _ = signal.setitimer(signal.ITIMER_REAL, 0)
+    try:
+        yield
+    finally:
+        if remaining > 0:
+            signal.setitimer(signal.ITIMER_REAL, remaining)

@@ -11,15 +11,13 @@ Registered with the suite's plugin (suites/plugin.py `pytest_plugins`).
 
 from __future__ import annotations
 
-import signal
-import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 
 import pytest
 
 from servers import ScriptedServer
 from servers.mitm import MitmProxy, available
+from suites.harness.deadline import deadline_paused
 
 # Tunnels to this host name go through mitmproxy untouched (its `ignore_hosts`), end to end TLS;
 # tunnels to 127.0.0.1 are intercepted. Both names are in the TLS origins' good certificate.
@@ -33,23 +31,6 @@ def proxy(make_server: Callable[..., ScriptedServer]) -> ScriptedServer:
     return make_server()
 
 
-@contextmanager
-def _outside_scenario_deadline() -> Iterator[None]:
-    """Suspend the running scenario's deadline (suites/harness/deadline.py) for session setup.
-
-    mitmproxy starts inside the setup of the first scenario that needs it; its startup is the
-    session's cost, not that scenario's, so the scenario's clock stops meanwhile and then resumes
-    with the time it had left.
-    """
-    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    remaining, _ = signal.setitimer(signal.ITIMER_REAL, 0)
-    try:
-        yield
-    finally:
-        if remaining > 0:
-            signal.setitimer(signal.ITIMER_REAL, remaining)
 
 
 @pytest.fixture(scope="session")
@@ -65,7 +46,7 @@ def mitmproxy(tmp_path_factory: pytest.TempPathFactory, tls_ca_file: str) -> Ite
         pytest.skip(reason)
     proxy = MitmProxy(tmp_path_factory.mktemp("mitmproxy"), upstream_ca=tls_ca_file,
                       passthrough=[rf"^{PASSTHROUGH_HOST}:"])
-    with _outside_scenario_deadline():
+    with deadline_paused():
         proxy.start()
     try:
         yield proxy
