@@ -42,7 +42,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-ALIASES = {"stdlib": "http.client", "reference": "reference"}
+ALIASES = {"stdlib": "http.client", "reference": "h1conform.reference"}
 MIB = 1 << 20
 RAW = "raw-socket"  # worker module name for the round-trip floor (not a valid module name)
 # Worker module names for (a)'s ceilings: a bare socket reading the same response with recv_into,

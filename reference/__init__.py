@@ -8,12 +8,12 @@ and the documented API; every such choice is listed in `reference/CHOICES.md`.
 
 from __future__ import annotations
 
-from reference._connection import HTTPConnection, HTTPSConnection
+from h1conform.reference._connection import HTTPConnection, HTTPSConnection
 
 # The status constants (OK, NOT_FOUND, ...), as http.client defines them.
-from reference._constants import *  # noqa: F403,E402
-from reference._constants import HTTP_PORT, HTTPS_PORT, responses
-from reference._errors import (
+from h1conform.reference._constants import *  # noqa: F403,E402
+from h1conform.reference._constants import HTTP_PORT, HTTPS_PORT, responses
+from h1conform.reference._errors import (
     BadStatusLine,
     CannotSendHeader,
     CannotSendRequest,
@@ -32,8 +32,8 @@ from reference._errors import (
     UnknownTransferEncoding,
     error,
 )
-from reference._headers import HTTPMessage, parse_headers
-from reference._response import HTTPResponse
+from h1conform.reference._headers import HTTPMessage, parse_headers
+from h1conform.reference._response import HTTPResponse
 
 __all__ = [
     "HTTPResponse", "HTTPConnection", "HTTPSConnection", "HTTPException", "NotConnected", "UnknownProtocol",

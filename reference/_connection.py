@@ -18,10 +18,10 @@ import sys
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Protocol
 
-from reference._constants import HTTP_PORT, HTTPS_PORT
-from reference._errors import CannotSendHeader, CannotSendRequest, NotConnected, ResponseNotReady
-from reference._headers import HTTPMessage
-from reference._request import (
+from h1conform.reference._constants import HTTP_PORT, HTTPS_PORT
+from h1conform.reference._errors import CannotSendHeader, CannotSendRequest, NotConnected, ResponseNotReady
+from h1conform.reference._headers import HTTPMessage
+from h1conform.reference._request import (
     LAST_CHUNK,
     Body,
     FieldValue,
@@ -39,7 +39,7 @@ from reference._request import (
     request_target,
     split_host_port,
 )
-from reference._response import HTTPResponse
+from h1conform.reference._response import HTTPResponse
 
 if TYPE_CHECKING:
     from collections.abc import Buffer

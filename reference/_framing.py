@@ -11,9 +11,9 @@ from __future__ import annotations
 import io
 from typing import Protocol
 
-from reference._errors import IncompleteRead, InvalidResponse, TooManyHeaders
-from reference._headers import MAX_HEADERS, read_fields, read_line
-from reference._syntax import CHUNK_SIZE, OWS
+from h1conform.reference._errors import IncompleteRead, InvalidResponse, TooManyHeaders
+from h1conform.reference._headers import MAX_HEADERS, read_fields, read_line
+from h1conform.reference._syntax import CHUNK_SIZE, OWS
 
 _HEXDIG = b"0123456789abcdefABCDEF"
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import http.client
 from typing import IO, Protocol
 
-from reference._errors import IncompleteRead, InvalidResponse, LineTooLong, TooManyHeaders
-from reference._syntax import OWS, TOKEN
+from h1conform.reference._errors import IncompleteRead, InvalidResponse, LineTooLong, TooManyHeaders
+from h1conform.reference._syntax import OWS, TOKEN
 
 # Limits on what a server can make the client hold. http.client uses the same figures (65536,
 # 100) but counts the blank line as a header; here exactly MAX_HEADERS fields are accepted.

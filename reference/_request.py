@@ -13,8 +13,8 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Protocol, TypeGuard, Union
 from urllib.parse import urlsplit
 
-from reference._errors import InvalidURL
-from reference._syntax import DIGITS, FIELD_VALUE, FORBIDDEN_IN_REQUEST_LINE, OWS, TOKEN
+from h1conform.reference._errors import InvalidURL
+from h1conform.reference._syntax import DIGITS, FIELD_VALUE, FORBIDDEN_IN_REQUEST_LINE, OWS, TOKEN
 
 if TYPE_CHECKING:
     from collections.abc import Buffer  # bytes, bytearray, memoryview, array.array...

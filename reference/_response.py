@@ -8,7 +8,7 @@ import ssl
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from reference._errors import (
+from h1conform.reference._errors import (
     BadStatusLine,
     InvalidResponse,
     RemoteDisconnected,
@@ -16,9 +16,9 @@ from reference._errors import (
     TooManyHeaders,
     UnknownProtocol,
 )
-from reference._framing import Body, BufferedFile, ChunkedBody, LengthBody, UntilCloseBody
-from reference._headers import MAX_INTERIM, Field, HTTPMessage, build_message, read_fields, read_line
-from reference._syntax import DIGITS, HTTP_VERSION, OWS, STATUS_CODE
+from h1conform.reference._framing import Body, BufferedFile, ChunkedBody, LengthBody, UntilCloseBody
+from h1conform.reference._headers import MAX_INTERIM, Field, HTTPMessage, build_message, read_fields, read_line
+from h1conform.reference._syntax import DIGITS, HTTP_VERSION, OWS, STATUS_CODE
 
 # Read-ahead of the response's socket file: large enough that many small chunks or lines cost
 # one system call, small enough not to matter per connection.

@@ -1,4 +1,4 @@
-"""Command line: `python -m reports render|diff|validate ...`.
+"""Command line: `python -m h1conform.reports render|diff|validate ...`.
 
 Exit codes: 0 done; 1 `diff` found regressions; 2 bad input or usage (a missing file, invalid JSON,
 a schema version this version cannot read, an invalid record), said in one line on stderr.
@@ -11,15 +11,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from reports import diff, html, markdown
-from reports.load import ReportError, load
-from reports.model import build
+from h1conform.reports import diff, html, markdown
+from h1conform.reports.load import ReportError, load
+from h1conform.reports.model import build
 
 OK, REGRESSIONS, BAD_INPUT = 0, 1, 2
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m reports", description=(
+    parser = argparse.ArgumentParser(prog="python -m h1conform.reports", description=(
         "Compatibility reports from h1conform results files (pytest suites/ --results=FILE)."))
     commands = parser.add_subparsers(dest="command", required=True)
     render = commands.add_parser("render", help="render results files as a Markdown matrix and/or one HTML page")

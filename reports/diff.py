@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reports.load import Results
-from reports.model import Matrix, build
+from h1conform.reports.load import Results
+from h1conform.reports.model import Matrix, build
 
 # How bad a verdict is, for telling a regression from a fix.
 RANK = {"pass": 0, "unsupported": 1, "skipped": 1, "expected-failure": 2, "fail-should": 3, "unexpected-pass": 3,

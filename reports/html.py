@@ -10,9 +10,9 @@ import json
 from importlib import resources
 from typing import Any
 
-from reports import spec
-from reports.markdown import MEANING
-from reports.model import LEVELS, VERDICTS, Matrix
+from h1conform.reports import spec
+from h1conform.reports.markdown import MEANING
+from h1conform.reports.model import LEVELS, VERDICTS, Matrix
 
 TITLE = "HTTP/1.1 client conformance: compatibility report"
 

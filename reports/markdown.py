@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from reports.model import LEVELS, VERDICTS, Column, Matrix, Scenario
+from h1conform.reports.model import LEVELS, VERDICTS, Column, Matrix, Scenario
 
 SYMBOL = {
     "pass": "✅", "fail": "❌", "fail-should": "⚠️", "unsupported": "➖", "timeout": "⏱️", "error": "💥",
@@ -118,7 +118,7 @@ def render(matrix: Matrix, *, notes: str = "", html_name: str | None = None) -> 
     lines = ["# HTTP/1.1 client conformance: compatibility report", ""]
     lines.append(f"{len(matrix.scenarios)} scenarios (variants counted separately) in {len(matrix.topics())} "
                  f"topics, {len(matrix.columns)} columns (implementation x Python). Written by "
-                 "`python -m reports render` from the results files of `pytest suites/ --results=FILE`.")
+                 "`python -m h1conform.reports render` from the results files of `pytest suites/ --results=FILE`.")
     if html_name:
         lines += ["", f"The same report as one HTML page, with filters and the details of every cell "
                       f"(reason, wire trace, the requirement's text): [{html_name}]({html_name})."]

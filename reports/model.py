@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reports.load import ReportError, Results
+from h1conform.reports.load import ReportError, Results
 
 VERDICTS = ("pass", "fail", "fail-should", "unsupported", "timeout", "error", "expected-failure",
             "unexpected-pass", "skipped")

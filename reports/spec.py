@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from suites.harness.references import is_documented, requirements
+from h1conform.suites.harness.references import is_documented, requirements
 
 RFC_URL = "https://www.rfc-editor.org/rfc/rfc{number}#section-{section}"
 DOCS_URL = "https://docs.python.org/3/library/http.client.html#{anchor}"

@@ -8,10 +8,10 @@ byte received and parses each request with h11, an independent strict parser.
 connections' `tls` records say what the client offered and how the handshake and the closure went.
 """
 
-from servers.certificates import CertKind, TestPKI
-from servers.clienthello import ClientHello
-from servers.connection import ConnectionRecord, ScriptError, ServerConnection
-from servers.proxy import (
+from h1conform.servers.certificates import CertKind, TestPKI
+from h1conform.servers.clienthello import ClientHello
+from h1conform.servers.connection import ConnectionRecord, ScriptError, ServerConnection
+from h1conform.servers.proxy import (
     ESTABLISHED,
     at,
     expect_connect,
@@ -19,9 +19,9 @@ from servers.proxy import (
     relay,
     tunnel,
 )
-from servers.requests import RecordedRequest
-from servers.scripted import ScriptedServer, ServerError, ipv6_available
-from servers.steps import (
+from h1conform.servers.requests import RecordedRequest
+from h1conform.servers.scripted import ScriptedServer, ServerError, ipv6_available
+from h1conform.servers.steps import (
     BYTEWISE,
     WHOLE,
     Delivery,
@@ -44,7 +44,7 @@ from servers.steps import (
     split_at,
     stall,
 )
-from servers.tls import ServerTLS, TLSRecord
+from h1conform.servers.tls import ServerTLS, TLSRecord
 
 __all__ = [
     "BYTEWISE", "WHOLE", "ConnectionRecord", "Delivery", "RecordedRequest", "ScriptError",

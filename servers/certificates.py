@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from servers.tls import ServerTLS
+from h1conform.servers.tls import ServerTLS
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 WRONG_HOST = "wrong-host.example"

@@ -14,9 +14,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from servers.requests import RecordedRequest, RequestParser
-from servers.tls import ServerTLS, TLSRecord
-from servers.tls_transport import TLSChannel
+from h1conform.servers.requests import RecordedRequest, RequestParser
+from h1conform.servers.tls import ServerTLS, TLSRecord
+from h1conform.servers.tls_transport import TLSChannel
 
 RECV_SIZE = 65536
 

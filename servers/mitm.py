@@ -101,7 +101,7 @@ class MitmProxy:
         started = time.monotonic()
         with open(self._log_path, "wb") as log:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "servers.mitm", json.dumps(config)],
+                [sys.executable, "-m", "h1conform.servers.mitm", json.dumps(config)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env)
         try:
             ready = self._read_ready_line()

@@ -22,8 +22,8 @@ import socket
 from dataclasses import dataclass
 from typing import Protocol
 
-from servers.connection import RECV_SIZE, ScriptError, ServerConnection, ServerShutdown
-from servers.steps import ExpectRequest, Step, send
+from h1conform.servers.connection import RECV_SIZE, ScriptError, ServerConnection, ServerShutdown
+from h1conform.servers.steps import ExpectRequest, Step, send
 
 # The reply most proxies send to a CONNECT they accept.
 ESTABLISHED = b"HTTP/1.1 200 Connection established\r\n\r\n"

@@ -25,10 +25,10 @@ import time
 from collections.abc import Callable, Sequence
 from types import TracebackType
 
-from servers.connection import ConnectionRecord, ScriptError, ServerConnection, ServerShutdown
-from servers.requests import RecordedRequest
-from servers.steps import Step
-from servers.tls import ServerTLS
+from h1conform.servers.connection import ConnectionRecord, ScriptError, ServerConnection, ServerShutdown
+from h1conform.servers.requests import RecordedRequest
+from h1conform.servers.steps import Step
+from h1conform.servers.tls import ServerTLS
 
 DEFAULT_STEP_TIMEOUT = 5.0  # how long a step waits for the client before the script fails
 DEFAULT_JOIN_DEADLINE = 2.0  # how long close() waits for the server's threads to stop

@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from servers.connection import ScriptError, ServerConnection
-from servers.requests import RequestParser
-from servers.tls_transport import TLSChannel
+from h1conform.servers.connection import ScriptError, ServerConnection
+from h1conform.servers.requests import RequestParser
+from h1conform.servers.tls_transport import TLSChannel
 
 # Between segments the server waits this long, so that a client blocked in recv() wakes up and
 # reads each segment on its own instead of finding them coalesced in its socket buffer.

@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from servers.clienthello import ClientHello
+from h1conform.servers.clienthello import ClientHello
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import ssl
 from typing import Protocol
 
-from servers.clienthello import ClientHelloReader, NotTLS
-from servers.tls import ServerTLS, TLSRecord
+from h1conform.servers.clienthello import ClientHelloReader, NotTLS
+from h1conform.servers.tls import ServerTLS, TLSRecord
 
 READ_SIZE = 65536
 

@@ -16,16 +16,16 @@ from typing import Any
 
 import pytest
 
-from servers import ScriptedServer, ServerError
-from suites.harness import expectations, results
-from suites.harness.deadline import deadline
-from suites.harness.fixtures import ApiClient, WireClient
-from suites.harness.impls import Implementation, ImplError, resolve_all
-from suites.harness.scenario import MARKER, VARIANT_MARKER, Profile, ScenarioInfo, check
-from suites.harness.wire import Unsupported
+from h1conform.servers import ScriptedServer, ServerError
+from h1conform.suites.harness import expectations, results
+from h1conform.suites.harness.deadline import deadline
+from h1conform.suites.harness.fixtures import ApiClient, WireClient
+from h1conform.suites.harness.impls import Implementation, ImplError, resolve_all
+from h1conform.suites.harness.scenario import MARKER, VARIANT_MARKER, Profile, ScenarioInfo, check
+from h1conform.suites.harness.wire import Unsupported
 
 # Fixture modules of the servers that scenarios share (TLS, proxies); loaded with this plugin.
-pytest_plugins: list[str] = ["suites.harness.proxy_fixtures", "suites.harness.tls_fixtures", "suites.harness.isolation"]
+pytest_plugins: list[str] = ["h1conform.suites.harness.proxy_fixtures", "h1conform.suites.harness.tls_fixtures", "h1conform.suites.harness.isolation"]
 
 DEFAULT_IMPLS = ["reference"]
 DEFAULT_SCENARIO_TIMEOUT = 5.0
@@ -56,7 +56,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "(with IMPL=, those of one implementation); the reason is the failure's first line")
     group.addoption("--results", default=None, metavar="FILE",
                     help="write the run's results as JSON to FILE: run metadata and one record per scenario "
-                         "(verdict, level, refs, reason, wire trace of failures); render with python -m reports")
+                         "(verdict, level, refs, reason, wire trace of failures); render with python -m h1conform.reports")
     group.addoption("--scenario-timeout", type=float, default=DEFAULT_SCENARIO_TIMEOUT, metavar="SECONDS",
                     help="a scenario that runs longer fails as a timeout "
                          f"(default {DEFAULT_SCENARIO_TIMEOUT:g}; 0 disables)")

@@ -23,8 +23,8 @@ import zlib
 
 import pytest
 
-from servers import WHOLE, Delivery, close, expect_request, respond, send
-from suites.harness import (
+from h1conform.servers import WHOLE, Delivery, close, expect_request, respond, send
+from h1conform.suites.harness import (
     API,
     MAY,
     MUST,

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import pytest
 
-from servers import close, expect_request, respond, send, stall
-from suites.harness import API, API_LEVEL, MUST, WIRE, expect_response, scenario, variant
+from h1conform.servers import close, expect_request, respond, send, stall
+from h1conform.suites.harness import API, API_LEVEL, MUST, WIRE, expect_response, scenario, variant
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 FIRST = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst"

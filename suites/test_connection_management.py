@@ -20,7 +20,7 @@ import threading
 
 import pytest
 
-from servers import (
+from h1conform.servers import (
     ScriptError,
     call,
     close,
@@ -33,7 +33,7 @@ from servers import (
     send,
     stall,
 )
-from suites.harness import (
+from h1conform.suites.harness import (
     API,
     API_LEVEL,
     MAY,
@@ -49,8 +49,8 @@ from suites.harness import (
     scenario,
     variant,
 )
-from suites.harness.reading import READERS as BODY_READERS
-from suites.harness.reading import read_with
+from h1conform.suites.harness.reading import READERS as BODY_READERS
+from h1conform.suites.harness.reading import read_with
 
 FIRST = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst"
 SECOND = b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond"

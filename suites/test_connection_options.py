@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import pytest
 
-from servers import expect_request, half_close, respond, send
-from suites.harness import API, MUST, WIRE, expect_response, scenario, variant
+from h1conform.servers import expect_request, half_close, respond, send
+from h1conform.suites.harness import API, MUST, WIRE, expect_response, scenario, variant
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
 FIRST = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst"

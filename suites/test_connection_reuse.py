@@ -12,8 +12,8 @@ import threading
 
 import pytest
 
-from servers import WHOLE, call, close, expect_request, half_close, reset, respond, send
-from suites.harness import (
+from h1conform.servers import WHOLE, call, close, expect_request, half_close, reset, respond, send
+from h1conform.suites.harness import (
     API,
     API_LEVEL,
     MAY,
@@ -28,7 +28,7 @@ from suites.harness import (
     scenario,
     variant,
 )
-from suites.harness.wire import FEATURE_PERSISTENT
+from h1conform.suites.harness.wire import FEATURE_PERSISTENT
 
 SECOND = b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond"
 CLIENT_CLOSE_WAIT = 1.0  # bounded wait for the client to close a connection it must give up

@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from servers import expect_request, pause, reset, respond, send, stall
-from suites.harness import API, API_LEVEL, scenario
+from h1conform.servers import expect_request, pause, reset, respond, send, stall
+from h1conform.suites.harness import API, API_LEVEL, scenario
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 SHORT = 0.2  # a client timeout short enough to keep the scenario fast, long enough to be reliable

@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from servers import respond
-from suites.harness import API, API_LEVEL, scenario, variant
+from h1conform.servers import respond
+from h1conform.suites.harness import API, API_LEVEL, scenario, variant
 
 RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Debug-Probe: probe-value\r\n\r\nhello"
 

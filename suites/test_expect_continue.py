@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import pytest
 
-from servers import call, expect_body, expect_request, respond, send
-from suites.harness import API, API_LEVEL, MAY, MUST, SHOULD, WIRE, expect_response, scenario, variant
+from h1conform.servers import call, expect_body, expect_request, respond, send
+from h1conform.suites.harness import API, API_LEVEL, MAY, MUST, SHOULD, WIRE, expect_response, scenario, variant
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import pytest
 
-from servers import (
+from h1conform.servers import (
     WHOLE,
     Delivery,
     close,
@@ -29,7 +29,7 @@ from servers import (
     respond_if_sent,
     send,
 )
-from suites.harness import (
+from h1conform.suites.harness import (
     MAY,
     MUST,
     SHOULD,

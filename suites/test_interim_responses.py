@@ -19,8 +19,8 @@ import threading
 
 import pytest
 
-from servers import WHOLE, call, close, expect_request, respond, respond_if_sent, send
-from suites.harness import (
+from h1conform.servers import WHOLE, call, close, expect_request, respond, respond_if_sent, send
+from h1conform.suites.harness import (
     API,
     API_LEVEL,
     MUST,

@@ -17,8 +17,8 @@ import ssl
 
 import pytest
 
-from servers import handshake, respond, stall
-from suites.harness import (
+from h1conform.servers import handshake, respond, stall
+from h1conform.suites.harness import (
     API,
     API_LEVEL,
     MUST,
@@ -30,9 +30,9 @@ from suites.harness import (
     expect_response,
     scenario,
 )
-from suites.harness.fixtures import CLIENT_TIMEOUT
-from suites.harness.proxy_fixtures import INTERCEPT_HOST, PASSTHROUGH_HOST
-from suites.harness.wire import FEATURE_PERSISTENT, FEATURE_PROXY, FEATURE_TLS, FEATURE_TUNNEL
+from h1conform.suites.harness.fixtures import CLIENT_TIMEOUT
+from h1conform.suites.harness.proxy_fixtures import INTERCEPT_HOST, PASSTHROUGH_HOST
+from h1conform.suites.harness.wire import FEATURE_PERSISTENT, FEATURE_PROXY, FEATURE_TLS, FEATURE_TUNNEL
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 ECHO_WAIT = 2.0  # bounded wait for mitmproxy to end its upstream connection after the client's

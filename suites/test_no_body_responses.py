@@ -11,9 +11,9 @@ response on the connection, so each scenario sends a second request on the same 
 
 import pytest
 
-from servers import expect_request, half_close, respond, send
-from suites.harness import API, API_LEVEL, MUST, WIRE, each_delivery, expect_response, scenario
-from suites.harness.wire import FEATURE_PERSISTENT
+from h1conform.servers import expect_request, half_close, respond, send
+from h1conform.suites.harness import API, API_LEVEL, MUST, WIRE, each_delivery, expect_response, scenario
+from h1conform.suites.harness.wire import FEATURE_PERSISTENT
 
 NEXT = b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnext"
 

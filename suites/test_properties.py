@@ -24,10 +24,10 @@ import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from servers import close, expect_request, respond, send, split_at
-from suites.harness import API, API_LEVEL, MUST, WIRE, expect_response, scenario, variant
-from suites.harness.checks import expect_refused_before_sending
-from suites.harness.wire import FEATURE_REASON
+from h1conform.servers import close, expect_request, respond, send, split_at
+from h1conform.suites.harness import API, API_LEVEL, MUST, WIRE, expect_response, scenario, variant
+from h1conform.suites.harness.checks import expect_refused_before_sending
+from h1conform.suites.harness.wire import FEATURE_REASON
 
 # The fixtures (client, wire, make_server) hand out factories and handles, never per-example state.
 FIXTURES_OK = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -15,11 +15,11 @@ import array
 
 import pytest
 
-from servers import WHOLE, close, expect_request, respond, send
-from suites.harness import API, API_LEVEL, MUST, each_delivery, scenario
-from suites.harness.messages import chunked_body
-from suites.harness.reading import READERS as BODY_READERS
-from suites.harness.reading import read_with
+from h1conform.servers import WHOLE, close, expect_request, respond, send
+from h1conform.suites.harness import API, API_LEVEL, MUST, each_delivery, scenario
+from h1conform.suites.harness.messages import chunked_body
+from h1conform.suites.harness.reading import READERS as BODY_READERS
+from h1conform.suites.harness.reading import read_with
 
 BODY = b"first line\nsecond line\r\nlast line, no newline"
 LINES = [b"first line\n", b"second line\r\n", b"last line, no newline"]

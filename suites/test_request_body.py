@@ -22,8 +22,8 @@ import io
 
 import pytest
 
-from servers import expect_request, respond, send
-from suites.harness import API, API_LEVEL, MUST, WIRE, expect_response, scenario
+from h1conform.servers import expect_request, respond, send
+from h1conform.suites.harness import API, API_LEVEL, MUST, WIRE, expect_response, scenario
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
 

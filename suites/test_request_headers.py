@@ -19,8 +19,8 @@ import re
 
 import pytest
 
-from servers import expect_request, ipv6_available, respond, send
-from suites.harness import (
+from h1conform.servers import expect_request, ipv6_available, respond, send
+from h1conform.suites.harness import (
     API,
     API_LEVEL,
     MUST,
@@ -32,9 +32,9 @@ from suites.harness import (
     scenario,
     variant,
 )
-from suites.harness.checks import expect_refused_before_sending
-from suites.harness.fixtures import CLIENT_TIMEOUT
-from suites.harness.wire import FEATURE_DUPLICATE_HEADERS
+from h1conform.suites.harness.checks import expect_refused_before_sending
+from h1conform.suites.harness.fixtures import CLIENT_TIMEOUT
+from h1conform.suites.harness.wire import FEATURE_DUPLICATE_HEADERS
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
 

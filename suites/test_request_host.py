@@ -18,10 +18,10 @@ import socket
 
 import pytest
 
-from servers import expect_request, ipv6_available, respond, send
-from suites.harness import API, API_LEVEL, MUST, WIRE, expect_response, scenario, variant
-from suites.harness.checks import expect_refused_before_sending
-from suites.harness.fixtures import CLIENT_TIMEOUT
+from h1conform.servers import expect_request, ipv6_available, respond, send
+from h1conform.suites.harness import API, API_LEVEL, MUST, WIRE, expect_response, scenario, variant
+from h1conform.suites.harness.checks import expect_refused_before_sending
+from h1conform.suites.harness.fixtures import CLIENT_TIMEOUT
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
 

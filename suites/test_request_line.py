@@ -17,8 +17,8 @@ import re
 
 import pytest
 
-from servers import expect_request, respond, send
-from suites.harness import (
+from h1conform.servers import expect_request, respond, send
+from h1conform.suites.harness import (
     API,
     API_LEVEL,
     MUST,
@@ -28,8 +28,8 @@ from suites.harness import (
     expect_response,
     scenario,
 )
-from suites.harness.checks import expect_refused_before_sending
-from suites.harness.wire import FEATURE_CUSTOM_METHODS
+from h1conform.suites.harness.checks import expect_refused_before_sending
+from h1conform.suites.harness.wire import FEATURE_CUSTOM_METHODS
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
 

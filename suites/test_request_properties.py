@@ -23,10 +23,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from servers import expect_request, respond, send
-from suites.harness import API, MUST, scenario, variant
-from suites.harness.checks import expect_refused_before_sending
-from suites.harness.fixtures import CLIENT_TIMEOUT
+from h1conform.servers import expect_request, respond, send
+from h1conform.suites.harness import API, MUST, scenario, variant
+from h1conform.suites.harness.checks import expect_refused_before_sending
+from h1conform.suites.harness.fixtures import CLIENT_TIMEOUT
 
 FIXTURES_OK = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"

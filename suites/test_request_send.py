@@ -19,8 +19,8 @@ import sys
 
 import pytest
 
-from servers import expect_request, respond, send
-from suites.harness import API, API_LEVEL, MUST, WIRE, expect_response, scenario, variant
+from h1conform.servers import expect_request, respond, send
+from h1conform.suites.harness import API, API_LEVEL, MUST, WIRE, expect_response, scenario, variant
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 CLOSE_WAIT = 2.0

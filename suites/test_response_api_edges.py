@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from servers import close, expect_request, respond, send
-from suites.harness import API, API_LEVEL, scenario
+from h1conform.servers import close, expect_request, respond, send
+from h1conform.suites.harness import API, API_LEVEL, scenario
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 SECOND = b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond"

@@ -21,8 +21,8 @@ import gzip
 
 import pytest
 
-from servers import WHOLE, close, expect_request, half_close, respond, send, split_at
-from suites.harness import (
+from h1conform.servers import WHOLE, close, expect_request, half_close, respond, send, split_at
+from h1conform.suites.harness import (
     API,
     API_LEVEL,
     MUST,
@@ -38,7 +38,7 @@ from suites.harness import (
     scenario,
     variant,
 )
-from suites.harness.messages import chunked_body
+from h1conform.suites.harness.messages import chunked_body
 
 PROTOCOL, INCOMPLETE = ErrorKind.PROTOCOL, ErrorKind.INCOMPLETE
 

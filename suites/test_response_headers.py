@@ -23,8 +23,8 @@ import re
 
 import pytest
 
-from servers import WHOLE, close, expect_request, send
-from suites.harness import (
+from h1conform.servers import WHOLE, close, expect_request, send
+from h1conform.suites.harness import (
     API,
     API_LEVEL,
     MAY,

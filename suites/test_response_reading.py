@@ -9,9 +9,9 @@ same bytes whichever way it was framed and however the bytes arrived (`@each_del
 
 import pytest
 
-from servers import WHOLE, close, expect_request, send
-from suites.harness import API, API_LEVEL, MUST, each_delivery, scenario, variant
-from suites.harness.messages import chunked_body
+from h1conform.servers import WHOLE, close, expect_request, send
+from h1conform.suites.harness import API, API_LEVEL, MUST, each_delivery, scenario, variant
+from h1conform.suites.harness.messages import chunked_body
 
 # A body with an LF line, a CRLF line and a last line without a line ending.
 BODY = b"first line\nsecond line\r\nlast line, no newline"

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import pytest
 
-from servers import close, expect_request, reset, respond, send
-from suites.harness import (
+from h1conform.servers import close, expect_request, reset, respond, send
+from h1conform.suites.harness import (
     API,
     API_LEVEL,
     MAY,
@@ -37,7 +37,7 @@ from suites.harness import (
     scenario,
     variant,
 )
-from suites.harness.wire import FEATURE_REASON, FEATURE_VERSION
+from h1conform.suites.harness.wire import FEATURE_REASON, FEATURE_VERSION
 
 # Every response below carries this framing after its status line, so that a client which accepts
 # the status line has an exactly known body to return.

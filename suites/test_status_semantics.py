@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import pytest
 
-from servers import ScriptError, call, close, expect_request, respond, respond_if_sent, send, send_segments
-from suites.harness import (
+from h1conform.servers import ScriptError, call, close, expect_request, respond, respond_if_sent, send, send_segments
+from h1conform.suites.harness import (
     API,
     MAY,
     MUST,
@@ -31,7 +31,7 @@ from suites.harness import (
     scenario,
     variant,
 )
-from suites.harness.messages import chunked_body
+from h1conform.suites.harness.messages import chunked_body
 
 TARGET_BODY = b"target"
 TARGET = b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n" + TARGET_BODY

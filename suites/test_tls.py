@@ -13,7 +13,7 @@ import ssl
 
 import pytest
 
-from servers import (
+from h1conform.servers import (
     CertKind,
     call,
     close,
@@ -27,7 +27,7 @@ from servers import (
     send,
     send_raw,
 )
-from suites.harness import (
+from h1conform.suites.harness import (
     API,
     API_LEVEL,
     MAY,
@@ -44,9 +44,9 @@ from suites.harness import (
     scenario,
     variant,
 )
-from suites.harness.api_adapter import ssl_context
-from suites.harness.fixtures import CLIENT_TIMEOUT
-from suites.harness.wire import FEATURE_CLIENT_CERT, FEATURE_PERSISTENT, FEATURE_TLS
+from h1conform.suites.harness.api_adapter import ssl_context
+from h1conform.suites.harness.fixtures import CLIENT_TIMEOUT
+from h1conform.suites.harness.wire import FEATURE_CLIENT_CERT, FEATURE_PERSISTENT, FEATURE_TLS
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 CLOSE_WAIT = 2.0  # bounded wait for the server to see the client's close

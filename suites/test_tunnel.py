@@ -14,7 +14,7 @@ import ssl
 
 import pytest
 
-from servers import (
+from h1conform.servers import (
     ESTABLISHED,
     WHOLE,
     CertKind,
@@ -31,7 +31,7 @@ from servers import (
     stall,
     tunnel,
 )
-from suites.harness import (
+from h1conform.suites.harness import (
     API,
     API_LEVEL,
     MAY,
@@ -44,8 +44,8 @@ from suites.harness import (
     scenario,
     variant,
 )
-from suites.harness.fixtures import CLIENT_TIMEOUT
-from suites.harness.wire import FEATURE_PERSISTENT, FEATURE_PROXY, FEATURE_TLS, FEATURE_TUNNEL
+from h1conform.suites.harness.fixtures import CLIENT_TIMEOUT
+from h1conform.suites.harness.wire import FEATURE_PERSISTENT, FEATURE_PROXY, FEATURE_TLS, FEATURE_TUNNEL
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 DENIED = proxy_auth_required(body=b"denied")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from servers import ScriptedServer
+from h1conform.servers import ScriptedServer
 
 TIMEOUT = 5.0  # bound of every wait in these tests; only reached when something is broken
 

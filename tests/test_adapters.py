@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from servers import ScriptedServer, close, expect_request, respond, send
-from suites.adapters._common import causes, classify_chain, has_duplicate_names, http_version
-from suites.harness.impls import ADAPTERS, ImplError, resolve
-from suites.harness.wire import ErrorKind, Failure, Response, SessionHandle, Unsupported, WireAdapter
+from h1conform.servers import ScriptedServer, close, expect_request, respond, send
+from h1conform.suites.adapters._common import causes, classify_chain, has_duplicate_names, http_version
+from h1conform.suites.harness.impls import ADAPTERS, ImplError, resolve
+from h1conform.suites.harness.wire import ErrorKind, Failure, Response, SessionHandle, Unsupported, WireAdapter
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "h1conform-example-adapter"
@@ -217,8 +217,8 @@ def test_header_helpers() -> None:
 # -- a third-party package registering by entry point -------------------------------------------------
 
 EXAMPLE_SCENARIOS = r'''
-from servers import respond
-from suites.harness import API, API_LEVEL, MUST, WIRE, expect_response, scenario
+from h1conform.servers import respond
+from h1conform.suites.harness import API, API_LEVEL, MUST, WIRE, expect_response, scenario
 
 
 @scenario("demo.example.wire", refs=["RFC9112-6.3-p2-s8"], level=MUST, profile=WIRE)

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from suites.harness.deadline import ScenarioTimeout, deadline, deadline_paused
+from h1conform.suites.harness.deadline import ScenarioTimeout, deadline, deadline_paused
 
 
 def test_deadline_interrupts_a_block_that_runs_too_long() -> None:

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from servers import ScriptedServer, respond
-from suites.harness.impls import ADAPTERS, resolve
-from suites.harness.isolation import NEUTRALISED, PINNED, isolate, restore
-from suites.harness.wire import Response, SessionHandle
+from h1conform.servers import ScriptedServer, respond
+from h1conform.suites.harness.impls import ADAPTERS, resolve
+from h1conform.suites.harness.isolation import NEUTRALISED, PINNED, isolate, restore
+from h1conform.suites.harness.wire import Response, SessionHandle
 
 # A proxy that would swallow every request: a loopback port where nothing listens (port 9,
 # "discard", is not served on this machine's loopback), so that even a leak stays on loopback.
@@ -35,7 +35,7 @@ INNER = r'''
 import os
 import urllib.request
 
-from servers import ScriptedServer, respond
+from h1conform.servers import ScriptedServer, respond
 
 
 def test_default_clients_reach_loopback():

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from suites.harness.references import DOCUMENTED_API, requirements, unknown_references
-from suites.harness.scenario import (
+from h1conform.suites.harness.references import DOCUMENTED_API, requirements, unknown_references
+from h1conform.suites.harness.scenario import (
     _KEYWORD_LEVEL,
     API,
     API_LEVEL,

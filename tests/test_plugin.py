@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from suites.plugin import UNSUPPORTED
+from h1conform.suites.plugin import UNSUPPORTED
 
 USAGE_ERROR = pytest.ExitCode.USAGE_ERROR
 SUBPROCESS_TIMEOUT = 60  # seconds; only reached if the plugin lets a run hang
@@ -27,8 +27,8 @@ SUBPROCESS_TIMEOUT = 60  # seconds; only reached if the plugin lets a run hang
 # parametrisation, and a genuine stdlib RFC breach (it accepts an invalid Content-Length).
 SCENARIOS = r'''
 import pytest
-from servers import close, expect_request, respond, send
-from suites.harness import (API, API_LEVEL, MUST, WIRE, ErrorKind, each_delivery, expect_failure,
+from h1conform.servers import close, expect_request, respond, send
+from h1conform.suites.harness import (API, API_LEVEL, MUST, WIRE, ErrorKind, each_delivery, expect_failure,
                             expect_response, scenario)
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
@@ -86,7 +86,7 @@ WIRE_ONLY_MODULE = r'''
 import http.client
 from urllib.parse import urlsplit
 
-from suites.harness.wire import ErrorKind, Response, Unsupported, WireAdapter, WireSession
+from h1conform.suites.harness.wire import ErrorKind, Response, Unsupported, WireAdapter, WireSession
 
 
 class _Session(WireSession):
@@ -368,8 +368,8 @@ def test_impl_empty_value(pytester: pytest.Pytester) -> None:
 # -- scenario metadata ----------------------------------------------------------------------------
 
 SCENARIO_HEAD = '''
-from servers import respond
-from suites.harness import API, API_LEVEL, MAY, MUST, WIRE, scenario
+from h1conform.servers import respond
+from h1conform.suites.harness import API, API_LEVEL, MAY, MUST, WIRE, scenario
 
 OK = b"HTTP/1.1 200 OK\\r\\nContent-Length: 0\\r\\n\\r\\n"
 '''
@@ -487,7 +487,7 @@ def test_may(server, wire):
 def test_variant_ids_exclude_the_impl_name(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_meta=SCENARIO_HEAD + '''
 import pytest
-from suites.harness import variant
+from h1conform.suites.harness import variant
 
 
 @scenario("demo.variants", refs=["RFC9112-6.3-p2-s8"], level=MUST, profile=WIRE)
@@ -687,7 +687,7 @@ def test_server_error_fails_the_scenario(pytester: pytest.Pytester) -> None:
     # Reading until EOF makes it deterministic: the server records its error before it closes.
     pytester.makepyfile(test_scripted_demo=SCENARIO_HEAD + '''
 import socket
-from servers import expect_request
+from h1conform.servers import expect_request
 
 
 @scenario("demo.second-request", refs=["http.client.HTTPConnection.request"], level=API_LEVEL, profile=API)
@@ -706,7 +706,7 @@ def test_no_second_request(server, client):
 
 
 SILENT_UNMET_SCRIPTS = SCENARIO_HEAD + '''
-from servers import expect_request
+from h1conform.servers import expect_request
 
 
 @scenario("demo.never-connects", refs=["RFC9112-6.3-p2-s8"], level=MUST, profile=WIRE)

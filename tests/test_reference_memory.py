@@ -14,7 +14,7 @@ import pytest
 
 MEASURE = r"""
 import resource, socket, sys, threading
-import reference
+from h1conform import reference
 
 head = sys.argv[1].encode().decode("unicode_escape").encode("latin-1")
 listener = socket.create_server(("127.0.0.1", 0))

@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from reports import html
-from reports.load import load
-from reports.model import build
+from h1conform.reports import html
+from h1conform.reports.load import load
+from h1conform.reports.model import build
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "build" / "artifacts"

@@ -1,4 +1,4 @@
-"""Tests of `reports` (python -m reports render / diff / validate): loading and its errors, the
+"""Tests of `reports` (python -m h1conform.reports render / diff / validate): loading and its errors, the
 matrix and its totals, Markdown, the self-contained HTML page, diff, and the published results.
 
 Most tests build small results documents by hand (`document`); one renders the results of a fresh
@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from reports import diff, html, markdown
-from reports.__main__ import main
-from reports.load import load
-from reports.model import build, topic_of
+from h1conform.reports import diff, html, markdown
+from h1conform.reports.__main__ import main
+from h1conform.reports.load import load
+from h1conform.reports.model import build, topic_of
 
 ROOT = Path(__file__).resolve().parent.parent
 PUBLISHED = ROOT / "results"
@@ -239,8 +239,8 @@ def test_diff_pairs_columns_by_implementation_and_python(tmp_path: Path) -> None
 # -- a fresh run: the report's figures are the run's ------------------------------------------------
 
 FRESH_SCENARIOS = r'''
-from servers import respond
-from suites.harness import MUST, SHOULD, WIRE, expect_response, scenario
+from h1conform.servers import respond
+from h1conform.suites.harness import MUST, SHOULD, WIRE, expect_response, scenario
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
 

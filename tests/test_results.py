@@ -15,17 +15,17 @@ from typing import Any
 import jsonschema
 import pytest
 
-from reports.load import schema
-from suites.harness.impls import resolve
-from suites.harness.results import TRACE_HEAD, TRACE_TAIL, ResultsRecorder, truncate_bytes
+from h1conform.reports.load import schema
+from h1conform.suites.harness.impls import resolve
+from h1conform.suites.harness.results import TRACE_HEAD, TRACE_TAIL, ResultsRecorder, truncate_bytes
 
 SUBPROCESS_TIMEOUT = 60
 
 # One scenario per verdict that a plain run can produce.
 SCENARIOS = r'''
 import pytest
-from servers import respond
-from suites.harness import API, API_LEVEL, MUST, SHOULD, WIRE, expect_response, scenario
+from h1conform.servers import respond
+from h1conform.suites.harness import API, API_LEVEL, MUST, SHOULD, WIRE, expect_response, scenario
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
 
@@ -106,7 +106,7 @@ EXPECTED_STDLIB = {
 # A wire-only implementation: the stdlib behind the http.client-API adapter, without HTTPConnection.
 WIRE_ONLY = '''
 import http.client
-from suites.harness.api_adapter import HTTPClientAPIAdapter
+from h1conform.suites.harness.api_adapter import HTTPClientAPIAdapter
 WIRE_ADAPTER = HTTPClientAPIAdapter(http.client, "wireonly")
 '''
 
@@ -218,8 +218,8 @@ class HTTPConnection(_HTTPConnection):
 
 def test_timeout_verdict(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(h1x_hang=HANGING_MODULE, test_hang='''
-from servers import respond
-from suites.harness import MUST, WIRE, scenario
+from h1conform.servers import respond
+from h1conform.suites.harness import MUST, WIRE, scenario
 
 @scenario("demo.hang", refs=["RFC9112-6.3-p2-s8"], level=MUST, profile=WIRE)
 def test_hangs(server, wire):

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from raw_sockets import TIMEOUT, connect, recv_exactly
 
-from servers import (
+from h1conform.servers import (
     BYTEWISE,
     WHOLE,
     Delivery,
@@ -42,9 +42,9 @@ from servers import (
     split_at,
     stall,
 )
-from servers.connection import ScriptError
-from servers.requests import RequestParser
-from servers.steps import Send
+from h1conform.servers.connection import ScriptError
+from h1conform.servers.requests import RequestParser
+from h1conform.servers.steps import Send
 
 SHORT = 0.1  # for waits that are expected to time out
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from raw_sockets import TIMEOUT, connect, recv_exactly
 
-from servers import (
+from h1conform.servers import (
     ESTABLISHED,
     CertKind,
     ScriptedServer,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from servers import (
+from h1conform.servers import (
     CertKind,
     ScriptedServer,
     ServerConnection,
@@ -31,7 +31,7 @@ from servers import (
     send,
     send_raw,
 )
-from servers.clienthello import ClientHelloReader, NotTLS, parse_client_hello
+from h1conform.servers.clienthello import ClientHelloReader, NotTLS, parse_client_hello
 
 TIMEOUT = 5.0
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"

@@ -158,7 +158,7 @@ class _CitationCollector:
         self.scenarios: set[str] = set()
 
     def pytest_collection_finish(self, session: object) -> None:
-        from suites.plugin import INFO_KEY
+        from h1conform.suites.plugin import INFO_KEY
 
         for item in session.items:  # type: ignore[attr-defined]
             info = item.stash.get(INFO_KEY, None)

@@ -8,8 +8,8 @@ import http.client
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from suites.harness.api_adapter import HTTPClientAPIAdapter, split_url, ssl_context
-from suites.harness.wire import (
+from h1conform.suites.harness.api_adapter import HTTPClientAPIAdapter, split_url, ssl_context
+from h1conform.suites.harness.wire import (
     FEATURE_CLIENT_CERT,
     FEATURE_CUSTOM_METHODS,
     FEATURE_DUPLICATE_HEADERS,

@@ -18,8 +18,8 @@ import aiohttp
 import aiohttp.http_exceptions as parse_errors
 from multidict import CIMultiDict
 
-from suites.adapters._common import EVERY_FEATURE, ClientAdapter, http_version, ssl_context
-from suites.harness.wire import (
+from h1conform.suites.adapters._common import EVERY_FEATURE, ClientAdapter, http_version, ssl_context
+from h1conform.suites.harness.wire import (
     ErrorKind,
     RefusedInput,
     Response,

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import httpx
 
-from suites.adapters._common import EVERY_FEATURE, ClientAdapter, ssl_context
-from suites.harness.wire import (
+from h1conform.suites.adapters._common import EVERY_FEATURE, ClientAdapter, ssl_context
+from h1conform.suites.harness.wire import (
     ErrorKind,
     RefusedInput,
     Response,

@@ -20,8 +20,8 @@ import math
 
 import pycurl
 
-from suites.adapters._common import EVERY_FEATURE, ClientAdapter
-from suites.harness.wire import (
+from h1conform.suites.adapters._common import EVERY_FEATURE, ClientAdapter
+from h1conform.suites.harness.wire import (
     ErrorKind,
     RefusedInput,
     Response,

@@ -17,9 +17,9 @@ import requests
 import requests.adapters
 import requests.exceptions as errors
 
-from suites.adapters._common import EVERY_FEATURE, ClientAdapter, close_leftovers, http_version, no_duplicates
-from suites.adapters.urllib3_adapter import LEFTOVERS, urllib3_fallback, urllib3_kind
-from suites.harness.wire import (
+from h1conform.suites.adapters._common import EVERY_FEATURE, ClientAdapter, close_leftovers, http_version, no_duplicates
+from h1conform.suites.adapters.urllib3_adapter import LEFTOVERS, urllib3_fallback, urllib3_kind
+from h1conform.suites.harness.wire import (
     FEATURE_DUPLICATE_HEADERS,
     ErrorKind,
     RefusedInput,

@@ -14,8 +14,8 @@ from typing import Any
 import urllib3
 import urllib3.exceptions as errors
 
-from suites.adapters._common import EVERY_FEATURE, ClientAdapter, close_leftovers, http_version
-from suites.harness.wire import (
+from h1conform.suites.adapters._common import EVERY_FEATURE, ClientAdapter, close_leftovers, http_version
+from h1conform.suites.harness.wire import (
     ErrorKind,
     RefusedInput,
     Response,

@@ -14,8 +14,8 @@ from __future__ import annotations
 import urllib.error
 import urllib.request
 
-from suites.adapters._common import EVERY_FEATURE, ClientAdapter, http_version, no_duplicates, ssl_context
-from suites.harness.wire import (
+from h1conform.suites.adapters._common import EVERY_FEATURE, ClientAdapter, http_version, no_duplicates, ssl_context
+from h1conform.suites.harness.wire import (
     FEATURE_DUPLICATE_HEADERS,
     FEATURE_PERSISTENT,
     ErrorKind,

@@ -2,8 +2,8 @@
 
 import pytest
 
-from servers import BYTEWISE, WHOLE
-from suites.harness.scenario import (
+from h1conform.servers import BYTEWISE, WHOLE
+from h1conform.suites.harness.scenario import (
     API,
     API_LEVEL,
     MAY,
@@ -16,7 +16,7 @@ from suites.harness.scenario import (
     scenario,
     variant,
 )
-from suites.harness.wire import (
+from h1conform.suites.harness.wire import (
     ErrorKind,
     Expected,
     Failure,

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
-from suites.harness.wire import (
+from h1conform.suites.harness.wire import (
     FEATURE_CLIENT_CERT,
     FEATURE_CUSTOM_METHODS,
     FEATURE_DUPLICATE_HEADERS,

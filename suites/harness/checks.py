@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from servers import ScriptedServer
+from h1conform.servers import ScriptedServer
 
 CLOSE_WAIT = 2.0  # bounded wait for the server to see the client's close
 

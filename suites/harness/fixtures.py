@@ -9,9 +9,9 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-from servers import ScriptedServer
-from suites.harness.impls import Implementation
-from suites.harness.wire import Headers, Outcome, SessionHandle, TLSConfig
+from h1conform.servers import ScriptedServer
+from h1conform.suites.harness.impls import Implementation
+from h1conform.suites.harness.wire import Headers, Outcome, SessionHandle, TLSConfig
 
 # How long a client under test waits on the network before its own timeout fires. Well below
 # the scenario deadline, so that a client honouring its timeout reports a timeout error kind.

@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from suites.harness.api_adapter import HTTPClientAPIAdapter
-from suites.harness.wire import WireAdapter
+from h1conform.suites.harness.api_adapter import HTTPClientAPIAdapter
+from h1conform.suites.harness.wire import WireAdapter
 
 ENTRY_POINT_GROUP = "h1conform.implementations"
-BUILTINS = {"stdlib": "http.client", "reference": "reference"}
+BUILTINS = {"stdlib": "http.client", "reference": "h1conform.reference"}
 
 
 @dataclass(frozen=True)
@@ -42,12 +42,12 @@ class BuiltinAdapter:
 
 # The client adapters shipped with the suite (the `clients` extra installs every client).
 ADAPTERS = {
-    "urllib3": BuiltinAdapter("suites.adapters.urllib3_adapter", "urllib3", "urllib3", "urllib3>=2.8"),
-    "requests": BuiltinAdapter("suites.adapters.requests_adapter", "requests", "requests", "requests>=2.34"),
-    "httpx": BuiltinAdapter("suites.adapters.httpx_adapter", "httpx", "httpx", "httpx>=0.28"),
-    "aiohttp": BuiltinAdapter("suites.adapters.aiohttp_adapter", "aiohttp", "aiohttp", "aiohttp>=3.14"),
-    "pycurl": BuiltinAdapter("suites.adapters.pycurl_adapter", "pycurl", "pycurl", "pycurl>=7.49"),
-    "urllib": BuiltinAdapter("suites.adapters.urllib_adapter", "urllib.request", "", ""),
+    "urllib3": BuiltinAdapter("h1conform.suites.adapters.urllib3_adapter", "urllib3", "urllib3", "urllib3>=2.8"),
+    "requests": BuiltinAdapter("h1conform.suites.adapters.requests_adapter", "requests", "requests", "requests>=2.34"),
+    "httpx": BuiltinAdapter("h1conform.suites.adapters.httpx_adapter", "httpx", "httpx", "httpx>=0.28"),
+    "aiohttp": BuiltinAdapter("h1conform.suites.adapters.aiohttp_adapter", "aiohttp", "aiohttp", "aiohttp>=3.14"),
+    "pycurl": BuiltinAdapter("h1conform.suites.adapters.pycurl_adapter", "pycurl", "pycurl", "pycurl>=7.49"),
+    "urllib": BuiltinAdapter("h1conform.suites.adapters.urllib_adapter", "urllib.request", "", ""),
 }
 
 

@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from servers import ScriptedServer
-from servers.mitm import MitmProxy, available
-from suites.harness.deadline import deadline_paused
+from h1conform.servers import ScriptedServer
+from h1conform.servers.mitm import MitmProxy, available
+from h1conform.suites.harness.deadline import deadline_paused
 
 # Tunnels to this host name go through mitmproxy untouched (its `ignore_hosts`), end to end TLS;
 # tunnels to 127.0.0.1 are intercepted. Both names are in the TLS origins' good certificate.

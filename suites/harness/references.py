@@ -31,7 +31,7 @@ class Requirement:
 @functools.cache
 def requirements() -> dict[str, Requirement]:
     """Every requirement sentence of RFC 9110 and RFC 9112, by id."""
-    table = resources.files("suites.spec").joinpath("client-requirements.tsv").read_text("utf-8")
+    table = resources.files("h1conform.suites.spec").joinpath("client-requirements.tsv").read_text("utf-8")
     rows = csv.DictReader(table.splitlines(), delimiter="\t", quoting=csv.QUOTE_NONE)
     return {row["id"]: Requirement(**row) for row in rows}
 

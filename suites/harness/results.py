@@ -31,10 +31,10 @@ from typing import Any
 
 import pytest
 
-from servers import ScriptError
-from suites.harness.deadline import ScenarioTimeout
-from suites.harness.impls import Implementation
-from suites.harness.scenario import Level, ScenarioInfo
+from h1conform.servers import ScriptError
+from h1conform.suites.harness.deadline import ScenarioTimeout
+from h1conform.suites.harness.impls import Implementation
+from h1conform.suites.harness.scenario import Level, ScenarioInfo
 
 SCHEMA = "h1conform-results"
 SCHEMA_VERSION = 1

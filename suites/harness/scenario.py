@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from suites.harness.references import is_documented, requirements, unknown_references
+from h1conform.suites.harness.references import is_documented, requirements, unknown_references
 
 
 class Level(enum.Enum):

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from servers import CertKind, ScriptedServer, TestPKI
+from h1conform.servers import CertKind, ScriptedServer, TestPKI
 
 
 @pytest.fixture(scope="session")

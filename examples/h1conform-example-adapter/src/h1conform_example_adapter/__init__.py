@@ -12,7 +12,7 @@ import http.client
 import socket
 from urllib.parse import urlsplit
 
-from suites.harness.wire import (
+from h1conform.suites.harness.wire import (
     FEATURE_REASON,
     FEATURE_VERSION,
     ErrorKind,
