@@ -65,7 +65,7 @@ def page_data(matrix: Matrix, notes: str = "") -> dict[str, Any]:
 
 
 def render(matrix: Matrix, *, notes: str = "") -> str:
-    template = resources.files("reports").joinpath("static", "report.html").read_text("utf-8")
+    template = resources.files("h1conform.reports").joinpath("static", "report.html").read_text("utf-8")
     payload = json.dumps(page_data(matrix, notes), ensure_ascii=False, separators=(",", ":"))
     # Inside <script>, "</" could end the element early; "<!--" could start a comment state.
     payload = payload.replace("</", "<\\/").replace("<!--", "<\\!--")

@@ -44,7 +44,7 @@ class Results:
 
 @functools.cache
 def schema(version: int = 1) -> dict[str, Any]:
-    text = resources.files("reports").joinpath("schema", f"results-{version}.schema.json").read_text("utf-8")
+    text = resources.files("h1conform.reports").joinpath("schema", f"results-{version}.schema.json").read_text("utf-8")
     loaded: dict[str, Any] = json.loads(text)
     return loaded
 

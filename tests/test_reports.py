@@ -103,7 +103,7 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path: Path, capsys: pytest.Ca
 
 def test_command_line_bad_input_has_no_traceback(tmp_path: Path) -> None:
     (tmp_path / "r.json").write_text("{", encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "reports", "render", str(tmp_path / "r.json")],
+    done = subprocess.run([sys.executable, "-m", "h1conform.reports", "render", str(tmp_path / "r.json")],
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2
     assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 1, done.stderr
