@@ -1,11 +1,15 @@
-"""The pytest plugin of the suite, registered through the `pytest11` entry point.
+"""The suite's pytest plugin: registered by h1conform.pytest_plugin (the `pytest11` entry point) when a run asks for the suite.
 
-It adds `--impl` (several allowed), `--expect`, `--write-expect`, `--results` and
-`--scenario-timeout`; runs every scenario once per implementation; validates scenario metadata at
-collection; marks scenarios an implementation cannot run as unsupported; enforces the
-per-scenario deadline; writes results files (suites/harness/results.py); and gives scenarios the
-`server`, `client` (api profile) and `wire` (wire profile) fixtures. It only acts on tests that carry a
-`@scenario` mark or live in this `suites` package, so it is harmless to other test suites.
+The entry point adds the options (`--impl`, several allowed, `--expect`, `--write-expect`, `--results`,
+`--scenario-timeout`) and decides; this plugin then runs every scenario once per implementation;
+validates scenario metadata at collection; applies the suite's own settings to scenario tests
+(warnings as errors, known marks only), whatever the rootdir and its configuration; marks
+scenarios an implementation cannot run as unsupported; enforces the per-scenario deadline; writes
+results files (suites/harness/results.py); and gives scenarios the `server`, `client` (api profile)
+and `wire` (wire profile) fixtures. It only acts on tests that carry a `@scenario` mark or live in
+this `suites` package, and isolates the environment around scenario tests only
+(suites/harness/isolation.py). A project that runs scenarios of its own, outside the suites
+package, registers it with `-p h1conform.suites.plugin`.
 """
 
 from __future__ import annotations
@@ -16,19 +20,19 @@ from typing import Any
 
 import pytest
 
+from h1conform.pytest_plugin import DEFAULT_IMPLS
 from h1conform.servers import ScriptedServer, ServerError
-from h1conform.suites.harness import expectations, results
-from h1conform.suites.harness.deadline import deadline
+from h1conform.suites.harness import expectations, isolation, results
+from h1conform.suites.harness.deadline import deadline, scenario_deadline
 from h1conform.suites.harness.fixtures import ApiClient, WireClient
 from h1conform.suites.harness.impls import Implementation, ImplError, resolve_all
+from h1conform.suites.harness.progress import ServersWatch
 from h1conform.suites.harness.scenario import MARKER, VARIANT_MARKER, Profile, ScenarioInfo, check
 from h1conform.suites.harness.wire import Unsupported
 
 # Fixture modules of the servers that scenarios share (TLS, proxies); loaded with this plugin.
-pytest_plugins: list[str] = ["h1conform.suites.harness.proxy_fixtures", "h1conform.suites.harness.tls_fixtures", "h1conform.suites.harness.isolation"]
+pytest_plugins: list[str] = ["h1conform.suites.harness.proxy_fixtures", "h1conform.suites.harness.tls_fixtures"]
 
-DEFAULT_IMPLS = ["reference"]
-DEFAULT_SCENARIO_TIMEOUT = 5.0
 SUITES_DIR = Path(__file__).parent
 UNSUPPORTED = "unsupported: "  # prefix of skip reasons that mean "this client cannot express it"
 
@@ -42,32 +46,16 @@ OWNERS_KEY = pytest.StashKey[dict[tuple[str, str], str]]()
 PROFILE_FIXTURE = {Profile.API: "client", Profile.WIRE: "wire"}
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("h1conform", "HTTP/1.1 client conformance suite")
-    group.addoption("--impl", action="append", default=[], metavar="IMPL",
-                    help="implementation under test: a built-in name (reference, stdlib), an entry point name, "
-                         "a dotted module or a .py file; repeat to run several side by side "
-                         f"(default: {', '.join(DEFAULT_IMPLS)})")
-    group.addoption("--expect", action="append", default=[], metavar="[IMPL=]FILE",
-                    help="expectations file listing scenarios known to fail, one 'id reason' per line; "
-                         "IMPL= limits it to one implementation (repeat for several)")
-    group.addoption("--write-expect", action="append", default=[], metavar="[IMPL=]FILE",
-                    help="write the scenarios that failed in this run to FILE as an expectations file "
-                         "(with IMPL=, those of one implementation); the reason is the failure's first line")
-    group.addoption("--results", default=None, metavar="FILE",
-                    help="write the run's results as JSON to FILE: run metadata and one record per scenario "
-                         "(verdict, level, refs, reason, wire trace of failures); render with python -m h1conform.reports")
-    group.addoption("--scenario-timeout", type=float, default=DEFAULT_SCENARIO_TIMEOUT, metavar="SECONDS",
-                    help="a scenario that runs longer fails as a timeout "
-                         f"(default {DEFAULT_SCENARIO_TIMEOUT:g}; 0 disables)")
-
-
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"{MARKER}(*, id, refs, level, profile): a conformance scenario "
                             "(declare it with suites.harness.scenario)")
     config.addinivalue_line("markers", f"{VARIANT_MARKER}(level, refs): metadata of one parametrised variant")
+    # Registered here, not through pytest_plugins: this module imports it already, and pytest
+    # would warn that it cannot assert-rewrite a module imported before it.
+    config.pluginmanager.register(isolation, "h1conform-isolation")
     try:
-        impls = config.stash[IMPLS_KEY] = resolve_all(config.getoption("impl") or DEFAULT_IMPLS)
+        with isolation.isolated():  # a client may read its proxies or CA bundle when it is imported
+            impls = config.stash[IMPLS_KEY] = resolve_all(config.getoption("impl") or DEFAULT_IMPLS)
         names = [impl.name for impl in impls]
         config.stash[EXPECT_KEY] = _load_expectations(config.getoption("expect"), names)
         targets = _targets("--write-expect", config.getoption("write_expect"), names)
@@ -263,7 +251,9 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         return (yield)
     servers = item.stash.setdefault(SERVERS_KEY, [])
     try:
-        with deadline(item.config.getoption("scenario_timeout")):
+        # The deadline times the client's lack of progress with these servers (per example, in a property).
+        with scenario_deadline(getattr(item, "obj", None), item.config.getoption("scenario_timeout"),
+                               ServersWatch(servers)):
             result = yield
     except Unsupported as exc:
         _close_servers(servers)
@@ -291,16 +281,14 @@ def _close_servers(servers: list[ScriptedServer]) -> ServerError | None:
     return ServerError("\n".join(problems)) if problems else None
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
-    with deadline(item.config.getoption("scenario_timeout") if INFO_KEY in item.stash else 0):
-        return (yield)
+# Setup has no deadline: it is the harness's work (servers, certificates, mitmproxy), not the client's.
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
     # Teardown closes the client's connections: a close() that hangs is a timeout too.
-    with deadline(item.config.getoption("scenario_timeout") if INFO_KEY in item.stash else 0):
+    with deadline(item.config.getoption("scenario_timeout") if INFO_KEY in item.stash else 0,
+                  ServersWatch(item.stash.get(SERVERS_KEY, []), closing=True)):
         return (yield)
 
 

@@ -131,10 +131,12 @@ def _strict_inner_runs(pytester: pytest.Pytester) -> None:
     # need hypothesis, whose plugin would re-import it (1.5 s) in every in-process run. When the
     # outer run has already imported the plugin (tests/ and suites/ in one run), pytest cannot
     # assert-rewrite it again and says so: that warning is about the outer run, not the inner.
+    # The scenarios of these runs live outside the suites package: like a project with scenarios
+    # of its own, the runs register the suite's plugin themselves (-p), --impl given or not.
     pytester.makeini("[pytest]\nfilterwarnings =\n    error\n"
                      "    ignore:Module already imported so cannot be rewritten:pytest.PytestAssertRewriteWarning\n"
                      "xfail_strict = true\n"
-                     "addopts = --strict-markers -p no:hypothesispytest -p no:cacheprovider\n")
+                     "addopts = --strict-markers -p no:hypothesispytest -p no:cacheprovider -p h1conform.suites.plugin\n")
 
 
 def literal(text: str) -> str:

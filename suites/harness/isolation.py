@@ -5,33 +5,46 @@ NO_PROXY, in upper and lower case; libcurl and urllib.request read them even whe
 CA bundles (SSL_CERT_FILE and SSL_CERT_DIR for OpenSSL and the ssl module, REQUESTS_CA_BUNDLE,
 CURL_CA_BUNDLE), credentials (.netrc, found through NETRC or HOME) and a file to log TLS secrets to
 (SSLKEYLOGFILE). A proxy variable would send a scenario's requests off the machine, a CA variable
-would change what a TLS scenario verifies against. This plugin removes those variables for the
-whole run, points NETRC at an empty file, and puts everything back when the run ends (an
-in-process pytester run leaves its caller's environment as it found it). The built-in adapters
-also switch off their client's environment lookups where the client allows it (requests, httpx
-and aiohttp `trust_env=False`, libcurl's PROXY "" and NETRC_IGNORED, urllib's explicit
-ProxyHandler), so a variable set after this plugin ran (by a test's monkeypatch) reaches nothing.
+would change what a TLS scenario verifies against. So, while a scenario test runs (its setup, call
+and teardown), and while the suite's plugin imports the implementations under test (`isolated()`,
+for clients that read the environment at import), those variables are removed and NETRC points at
+an empty file; everything is put back afterwards. Other tests of the same run, a project's own,
+see the environment as it was given. The built-in adapters also switch off their client's
+environment lookups where the client allows it (requests, httpx and aiohttp `trust_env=False`,
+libcurl's PROXY "" and NETRC_IGNORED, urllib's explicit ProxyHandler), so a variable set during a
+scenario (by a test's monkeypatch) reaches nothing.
 
-Registered by suites/plugin.py (`pytest_plugins`). xdist workers inherit the controller's cleaned
-environment and clean their own as well.
+Registered by suites/plugin.py when a run asks for the suite.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 
 import pytest
+from h1conform.suites.harness.scenario import MARKER
 
 _PROXY_NAMES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "FTP_PROXY", "SOCKS_PROXY")
-# Variables removed for the run, in every case spelling that clients look up.
+# Variables removed while a scenario runs, in every case spelling that clients look up.
 NEUTRALISED = (
     *_PROXY_NAMES, *(name.lower() for name in _PROXY_NAMES),
     "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSLKEYLOGFILE",
 )
-# Variables set for the run: no client finds credentials in a .netrc.
+# Variables set while a scenario runs: no client finds credentials in a .netrc.
 PINNED = {"NETRC": os.devnull}
 
-_SAVED_KEY = pytest.StashKey[dict[str, str | None]]()
+
+
+@contextmanager
+def isolated(environ: os._Environ[str] | dict[str, str] = os.environ) -> Iterator[None]:
+    """The environment neutralised for the duration of the block, then put back."""
+    saved = isolate(environ)
+    try:
+        yield
+    finally:
+        restore(environ, saved)
 
 
 def isolate(environ: os._Environ[str] | dict[str, str]) -> dict[str, str | None]:
@@ -54,14 +67,10 @@ def restore(environ: os._Environ[str] | dict[str, str], saved: dict[str, str | N
             environ[name] = value
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_configure(config: pytest.Config) -> None:
-    # tryfirst: before the suite's plugin resolves --impl, which imports the clients.
-    config.stash[_SAVED_KEY] = isolate(os.environ)
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_unconfigure(config: pytest.Config) -> None:
-    saved = config.stash.get(_SAVED_KEY, None)
-    if saved is not None:
-        restore(os.environ, saved)
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, object, object]:
+    # tryfirst: around every other wrapper, so the whole of the test (its fixtures too) runs isolated.
+    if item.get_closest_marker(MARKER) is None:
+        return (yield)
+    with isolated():
+        return (yield)
