@@ -170,6 +170,7 @@ def _register(item: pytest.Item) -> list[str]:
     if owner != function:
         problems.append(f"{function}: scenario id {info.id!r} is also used by {owner}")
     item.stash[INFO_KEY] = info
+    _apply_suite_settings(item)
     item.user_properties.append(("scenario", info.id))
     if impl is not None:
         item.user_properties.append(("impl", impl.name))
@@ -225,7 +226,25 @@ def _problems(item: pytest.Item, info: ScenarioInfo) -> list[str]:
     fixture = PROFILE_FIXTURE.get(info.profile)
     if fixture is not None and fixture not in getattr(item, "fixturenames", ()):
         problems.append(f"profile {info.profile.value} but the test does not use the {fixture!r} fixture")
+    # --strict-markers for scenarios, whatever the run's configuration: a misspelt mark
+    # (pytest.mark.skipif written pytest.mark.skip_if) would otherwise be silently ignored.
+    unknown = sorted({mark.name for mark in item.iter_markers()} - _registered_marks(item.config))
+    if unknown:
+        problems.append(f"unknown marks {unknown} (not registered in the run's `markers`)")
     return problems
+
+
+def _registered_marks(config: pytest.Config) -> set[str]:
+    # "name(args): help" lines, as pytest itself reads them for --strict-markers.
+    return {line.split(":", 1)[0].split("(", 1)[0].strip() for line in config.getini("markers")}
+
+
+def _apply_suite_settings(item: pytest.Item) -> None:
+    """The suite's own settings, on each scenario: they hold whatever the rootdir's configuration is
+    (the suite run with --pyargs from elsewhere, or from a project's rootdir), not only in a checkout."""
+    # Warnings are errors (ResourceWarning included: a client that leaks a socket fails). First
+    # among the marks, so a scenario module's own filterwarnings marks still take precedence.
+    item.add_marker(pytest.mark.filterwarnings("error"), append=False)
 
 
 def _impl(item: pytest.Item) -> Implementation | None:
