@@ -1,21 +1,27 @@
 """Command line: `python -m h1conform.reports render|diff|validate ...`.
 
-Exit codes: 0 done; 1 `diff` found regressions; 2 bad input or usage (a missing file, invalid JSON,
-a schema version this version cannot read, an invalid record), said in one line on stderr.
+Exit codes: 0 done; 1 `diff` found regressions, and nothing else; 2 bad input or usage (a missing
+file, invalid JSON, a schema version this version cannot read, an invalid record, an output that
+cannot be written), said in one line on stderr; 3 an internal error (a bug of this package: its
+traceback, then one line).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
 from h1conform.reports import diff, html, markdown
+from h1conform.reports.escape import visible
 from h1conform.reports.load import ReportError, load
 from h1conform.reports.model import build
 
-OK, REGRESSIONS, BAD_INPUT = 0, 1, 2
+OK, REGRESSIONS, BAD_INPUT, INTERNAL_ERROR = 0, 1, 2, 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,11 +47,27 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _write(path: Path, text: str) -> None:
+    """Write `text` whole or not at all: a temporary file beside `path`, renamed over it when complete."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
         raise ReportError(f"{path}: cannot write it: {exc.strerror or exc}") from None
+    try:
+        with open(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException as exc:
+        os.unlink(temporary)
+        if isinstance(exc, OSError):
+            raise ReportError(f"{path}: cannot write it: {exc.strerror or exc}") from None
+        raise
+
+
+def _print(text: str) -> None:
+    """`text` on stdout; characters its encoding lacks (or lone surrogates of a file name) as escapes."""
+    encoding = sys.stdout.encoding or "utf-8"
+    sys.stdout.write(text.encode(encoding, "backslashreplace").decode(encoding))
 
 
 def _expand(paths: list[Path]) -> list[Path]:
@@ -88,7 +110,7 @@ def _render(args: argparse.Namespace) -> int:
     if args.markdown is not None:
         _write(args.markdown, text)
     elif args.html is None:
-        sys.stdout.write(text + "\n")
+        _print(text + "\n")
     return OK
 
 
@@ -99,14 +121,14 @@ def _diff(args: argparse.Namespace) -> int:
     if args.output is not None:
         _write(args.output, text)
     else:
-        sys.stdout.write(text)
+        _print(text)
     return REGRESSIONS if result.regressions else OK
 
 
 def _validate(args: argparse.Namespace) -> int:
     for path in _expand(args.results):
         results = load(path)
-        print(f"{path}: valid, {len(results.records)} records")
+        _print(f"{path}: valid, {len(results.records)} records\n")
     return OK
 
 
@@ -115,8 +137,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return {"render": _render, "diff": _diff, "validate": _validate}[args.command](args)
     except ReportError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {visible(str(exc))}", file=sys.stderr)  # one line, whatever a file name holds
         return BAD_INPUT
+    except Exception as exc:  # a bug: say so, and never exit 1, which means "regressions"
+        traceback.print_exc()
+        print(f"internal error (a bug of h1conform.reports, please report it): {type(exc).__name__}: {exc}",
+              file=sys.stderr)
+        return INTERNAL_ERROR
 
 
 if __name__ == "__main__":

@@ -1,11 +1,16 @@
-"""What changed between two runs: regressions first, then fixes, other changes, new and removed scenarios."""
+"""What changed between two runs: regressions first, then fixes, other changes, new and removed scenarios.
+
+The Markdown it writes is pasted into pull requests and CI logs: every string from the results files
+(and the files' names) goes through `escape.code`, like the report's.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from h1conform.reports.escape import code
 from h1conform.reports.load import Results
-from h1conform.reports.model import Matrix, build
+from h1conform.reports.model import Column, Matrix, build
 
 # How bad a verdict is, for telling a regression from a fix.
 RANK = {"pass": 0, "unsupported": 1, "skipped": 1, "expected-failure": 2, "fail-should": 3, "unexpected-pass": 3,
@@ -48,16 +53,15 @@ class Diff:
         return self.of_kind("regression")
 
 
-def _base_key(key: str) -> str:
-    """impl@3.12 from impl@3.12.1 or impl@3.12.1#file: columns of two runs pair on impl and X.Y."""
-    impl, _, python = key.partition("@")
-    return f"{impl}@{'.'.join(python.split('#')[0].split('.')[:2])}"
+def _base_key(column: Column) -> tuple[str, str]:
+    """(implementation, Python X.Y): columns of two runs pair on these."""
+    return column.impl_name, ".".join(column.python.split(".")[:2])
 
 
 def compare(old: Results, new: Results) -> Diff:
     old_matrix, new_matrix = build([old]), build([new])
-    old_columns = {_base_key(column.key): column.key for column in old_matrix.columns}
-    new_columns = {_base_key(column.key): column.key for column in new_matrix.columns}
+    old_columns = {_base_key(column): column.key for column in old_matrix.columns}
+    new_columns = {_base_key(column): column.key for column in new_matrix.columns}
     pairs = [(old_columns[key], new_columns[key]) for key in old_columns if key in new_columns]
     if not pairs and len(old_columns) == 1 and len(new_columns) == 1:
         pairs = [(next(iter(old_columns.values())), next(iter(new_columns.values())))]  # one column each: compare them
@@ -88,18 +92,18 @@ def _column_changes(old: Matrix, old_key: str, new: Matrix, new_key: str) -> lis
 
 
 def render(diff: Diff, old_name: str, new_name: str) -> str:
-    lines = [f"# Changes from {old_name} to {new_name}", ""]
+    lines = [f"# Changes from {code(old_name)} to {code(new_name)}", ""]
     if not diff.compared:
         lines.append("No column (implementation x Python version) is in both runs: nothing to compare.")
     else:
-        compared = ", ".join(o if o == n else f"{o} -> {n}" for o, n in diff.compared)
+        compared = ", ".join(code(o) if o == n else f"{code(o)} -> {code(n)}" for o, n in diff.compared)
         lines.append(f"Compared: {compared}. {len(diff.regressions)} regression(s), {len(diff.of_kind('fix'))} fix(es), "
                      f"{len(diff.of_kind('changed'))} other change(s), {len(diff.of_kind('new'))} new and "
                      f"{len(diff.of_kind('removed'))} removed scenario run(s).")
     for column in diff.only_old:
-        lines.append(f"Column {column} is in the old run only.")
+        lines.append(f"Column {code(column)} is in the old run only.")
     for column in diff.only_new:
-        lines.append(f"Column {column} is in the new run only.")
+        lines.append(f"Column {code(column)} is in the new run only.")
     titles = {"regression": "Regressions", "fix": "Fixes", "changed": "Other changes", "new": "New scenarios",
               "removed": "Removed scenarios"}
     for kind, title in titles.items():
@@ -108,7 +112,7 @@ def render(diff: Diff, old_name: str, new_name: str) -> str:
             continue
         lines += ["", f"## {title} ({len(changes)})", ""]
         for change in changes:
-            reason = f": {change.reason}" if change.reason and change.new not in (None, "pass") else ""
-            lines.append(f"- `{change.scenario}` on {change.column}: {change.old or 'not run'} -> "
+            reason = f": {code(change.reason)}" if change.reason and change.new not in (None, "pass") else ""
+            lines.append(f"- {code(change.scenario)} on {code(change.column)}: {change.old or 'not run'} -> "
                          f"{change.new or 'not run'}{reason}")
     return "\n".join(lines) + "\n"

@@ -6,11 +6,11 @@ of thousands of scenarios stays a small file and filters redraw at once. It need
 
 from __future__ import annotations
 
-import json
 from importlib import resources
 from typing import Any
 
 from h1conform.reports import spec
+from h1conform.reports.escape import script_json
 from h1conform.reports.markdown import MEANING
 from h1conform.reports.model import LEVELS, VERDICTS, Matrix
 
@@ -66,7 +66,4 @@ def page_data(matrix: Matrix, notes: str = "") -> dict[str, Any]:
 
 def render(matrix: Matrix, *, notes: str = "") -> str:
     template = resources.files("h1conform.reports").joinpath("static", "report.html").read_text("utf-8")
-    payload = json.dumps(page_data(matrix, notes), ensure_ascii=False, separators=(",", ":"))
-    # Inside <script>, "</" could end the element early; "<!--" could start a comment state.
-    payload = payload.replace("</", "<\\/").replace("<!--", "<\\!--")
-    return template.replace("__TITLE__", TITLE).replace("__DATA__", payload, 1)
+    return template.replace("__TITLE__", TITLE).replace("__DATA__", script_json(page_data(matrix, notes)), 1)

@@ -1,10 +1,19 @@
-"""The matrix as Markdown: a legend, the columns, totals per level and profile, then one table per topic."""
+"""The matrix as Markdown: a legend, the columns, totals per level and profile, then one table per topic.
+
+Every string from a results file (scenario ids, implementation names and versions, reasons...) is
+written with `escape.code`, so no Markdown renderer can read it as HTML, a link or table syntax.
+The report has no raw HTML of its own either: inside an HTML block some renderers (Python-Markdown)
+would copy a code span's text out unescaped. The notes (`--notes`) are the report author's own
+Markdown, not a client's, and are copied as written.
+"""
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from urllib.parse import quote
 
+from h1conform.reports.escape import code
 from h1conform.reports.model import LEVELS, VERDICTS, Column, Matrix, Scenario
 
 SYMBOL = {
@@ -27,10 +36,6 @@ MEANING = {
 }
 
 
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace("\n", " ")
-
-
 def _count(counter: Counter[str]) -> str:
     """`passed/total (n ❌ m ⚠️ ...)` for one cell of the totals."""
     total = sum(counter.values())
@@ -48,15 +53,17 @@ def _columns_table(matrix: Matrix) -> list[str]:
         impl = column.impl
         kind = "http.client API" if impl.get("api") else "wire adapter"
         commit = (run["suite"].get("commit") or "")[:10] or "-"
-        lines.append(f"| `{column.key}` | `{_escape(str(impl.get('spec', impl['name'])))}` ({kind}) | "
-                     f"{_escape(str(impl.get('version', '')))} | {_escape(run['python']['full'].split()[0])} "
-                     f"{_escape(run['python']['implementation'])} | {_escape(run['platform'])} | {commit} | "
-                     f"{_escape(run['started'])} |")
+        python = (run["python"]["full"].split() or [""])[0]
+        cells = [code(column.key, table=True), f"{code(str(impl.get('spec', impl['name'])), table=True)} ({kind})",
+                 code(str(impl.get("version", "")), table=True),
+                 f"{code(python, table=True)} {code(run['python']['implementation'], table=True)}",
+                 code(run["platform"], table=True), code(commit, table=True), code(run["started"], table=True)]
+        lines.append(f"| {' | '.join(cells)} |")
     return lines
 
 
 def _totals_table(matrix: Matrix) -> list[str]:
-    header = "| level | " + " | ".join(f"`{column.key}`" for column in matrix.columns) + " |"
+    header = "| level | " + " | ".join(code(column.key, table=True) for column in matrix.columns) + " |"
     lines = [header, "|---|" + "---|" * len(matrix.columns)]
     totals = [matrix.totals(column) for column in matrix.columns]
     for level in (*LEVELS, "all"):
@@ -102,14 +109,14 @@ def _reasons(matrix: Matrix, variants: list[Scenario]) -> list[str]:
             if record is not None and record["verdict"] != "pass" and record.get("reason"):
                 reason = _PORT.sub(r"\1:PORT", record["reason"])  # ports differ from run to run
                 keys = grouped.setdefault((record["verdict"], reason), [])
-                if f"`{column.key}`" not in keys:
-                    keys.append(f"`{column.key}`")
+                if code(column.key) not in keys:
+                    keys.append(code(column.key))
     lines = []
     for (verdict, reason), keys in list(grouped.items())[:REASONS_PER_SCENARIO]:
         short = reason if len(reason) <= REASON_LIMIT else reason[: REASON_LIMIT - 3] + "..."
-        lines.append(f"- `{_escape(base_id(variants[0].id))}` on {', '.join(keys)}, {verdict}: {_escape(short)}")
+        lines.append(f"- {code(base_id(variants[0].id))} on {', '.join(keys)}, {verdict}: {code(short)}")
     if len(grouped) > REASONS_PER_SCENARIO:
-        lines.append(f"- `{_escape(base_id(variants[0].id))}`: {len(grouped) - REASONS_PER_SCENARIO} more "
+        lines.append(f"- {code(base_id(variants[0].id))}: {len(grouped) - REASONS_PER_SCENARIO} more "
                      "reason(s) in the HTML report")
     return lines
 
@@ -121,7 +128,7 @@ def render(matrix: Matrix, *, notes: str = "", html_name: str | None = None) -> 
                  "`python -m h1conform.reports render` from the results files of `pytest suites/ --results=FILE`.")
     if html_name:
         lines += ["", f"The same report as one HTML page, with filters and the details of every cell "
-                      f"(reason, wire trace, the requirement's text): [{html_name}]({html_name})."]
+                      f"(reason, wire trace, the requirement's text): [{code(html_name)}]({quote(html_name)})."]
     lines += ["", "Legend: " + ", ".join(f"{SYMBOL[v]} {v} ({MEANING[v]})" for v in VERDICTS)
               + f", {NOT_RUN} not run.", ""]
     lines += ["## Columns", "", *_columns_table(matrix), ""]
@@ -139,16 +146,17 @@ def render(matrix: Matrix, *, notes: str = "", html_name: str | None = None) -> 
         for scenario in matrix.scenarios:
             if scenario.topic == topic:
                 by_base.setdefault(base_id(scenario.id), []).append(scenario)
-        lines += [f"### {topic}", ""]
-        lines.append("| scenario | level | profile | " + " | ".join(f"`{c.key}`" for c in matrix.columns) + " |")
+        lines += [f"### {code(topic)}", ""]
+        lines.append("| scenario | level | profile | " + " | ".join(code(c.key, table=True) for c in matrix.columns)
+                     + " |")
         lines.append("|---|---|---|" + "---|" * len(matrix.columns))
         reasons: list[str] = []
         for base, variants in by_base.items():
             cells = " | ".join(_cell(matrix, variants, column) for column in matrix.columns)
             levels = "/".join(dict.fromkeys(v.level for v in variants))
-            lines.append(f"| `{_escape(base)}` | {levels} | {variants[0].profile} | {cells} |")
+            lines.append(f"| {code(base, table=True)} | {levels} | {variants[0].profile} | {cells} |")
             reasons += _reasons(matrix, variants)
         if reasons:
-            lines += ["", f"<details><summary>Reasons ({len(reasons)})</summary>", "", *reasons, "", "</details>"]
+            lines += ["", f"Reasons ({len(reasons)}):", "", *reasons]
         lines.append("")
     return "\n".join(lines)

@@ -147,14 +147,15 @@ def test_markdown_matrix(tmp_path: Path) -> None:
     text = markdown.render(build([load(write(tmp_path / "r.json", document(SAMPLE)))]), notes="A note.",
                            html_name="report.html")
     assert "## Notes on the columns\n\nA note." in text
-    assert "[report.html](report.html)" in text
+    assert "[`report.html`](report.html)" in text
     assert "| MUST | 1/3 (1 ❌ 1 ⏱️) |" in text
     assert "| SHOULD | 0/1 (1 ⚠️) |" in text
     assert "| **all** | 1/5 (1 ❌ 1 ⚠️ 1 ➖ 1 ⏱️) |" in text
-    assert text.index("### request.line") < text.index("### response.framing") < text.index("### response.status-line")
+    assert text.index("### `request.line`") < text.index("### `response.framing`") < text.index(
+        "### `response.status-line`")
     assert "| `response.framing.content-length.conflicting` | MUST | wire | ❌ |" in text
-    # Reasons are listed per topic, escaped for Markdown/HTML.
-    assert "accepted &lt;/script>&lt;script>alert(1)&lt;/script>" in text
+    # Reasons are listed per topic, as code spans (tests/test_reports_hostile.py renders them).
+    assert "fail: `AssertionError: accepted </script><script>alert(1)</script>`" in text
 
 
 # -- HTML -----------------------------------------------------------------------------------------
@@ -190,7 +191,7 @@ def test_render_command_writes_both(tmp_path: Path, capsys: pytest.CaptureFixtur
     source = write(tmp_path / "r.json", document(SAMPLE))
     out = tmp_path / "out"
     assert main(["render", str(source), "--markdown", str(out / "REPORT.md"), "--html", str(out / "report.html")]) == 0
-    assert "[report.html](report.html)" in (out / "REPORT.md").read_text(encoding="utf-8")
+    assert "[`report.html`](report.html)" in (out / "REPORT.md").read_text(encoding="utf-8")
     assert (out / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert main(["render", str(source)]) == 0
     assert capsys.readouterr().out.startswith("# HTTP/1.1 client conformance")
@@ -320,7 +321,7 @@ def test_markdown_says_a_reason_shared_by_columns_once(tmp_path: Path) -> None:
         [make_record("a.b.c", "stdlib", "fail", reason=f"AssertionError: sent Host: 127.0.0.1:{port}")], python=python)))
         for python, port in (("3.11.7", 40001), ("3.12.1", 50002))]
     text = markdown.render(build(runs))
-    assert "- `a.b.c` on `stdlib@3.11`, `stdlib@3.12`, fail: AssertionError: sent Host: 127.0.0.1:PORT" in text
+    assert "- `a.b.c` on `stdlib@3.11`, `stdlib@3.12`, fail: `AssertionError: sent Host: 127.0.0.1:PORT`" in text
 
 
 def test_markdown_folds_variants_into_one_row(tmp_path: Path) -> None:
@@ -330,7 +331,7 @@ def test_markdown_folds_variants_into_one_row(tmp_path: Path) -> None:
     text = markdown.render(build([load(write(tmp_path / "r.json", document(records)))]))
     assert "| `a.b.mixed` | MUST | wire | ❌ 1/2 |" in text
     assert "| `a.b.same` | MUST | wire | ✅ 2 |" in text
-    assert "- `a.b.mixed` on `stdlib@3.12`, fail: AssertionError: two" in text
+    assert "- `a.b.mixed` on `stdlib@3.12`, fail: `AssertionError: two`" in text
 
 
 def test_baseline_columns_come_first(tmp_path: Path) -> None:
@@ -339,3 +340,97 @@ def test_baseline_columns_come_first(tmp_path: Path) -> None:
                                                       make_record("a.b.c", "reference", "pass")],
                                                      impls=("stdlib", "reference"))))]
     assert [column.impl_name for column in build(runs).columns] == ["reference", "stdlib", "httpx"]
+
+
+# -- input that the JSON parser accepts but a report cannot use ---------------------------------------
+
+
+def assert_bad_input(capsys: pytest.CaptureFixture[str], path: Path, fragment: str) -> None:
+    """Every command refuses `path` with exit code 2 and one line that says why."""
+    for command in (["render", str(path)], ["diff", str(path), str(path)], ["validate", str(path)]):
+        assert main(command) == 2, command
+        captured = capsys.readouterr()
+        lines = captured.err.splitlines()
+        assert captured.out == "" and len(lines) == 1 and fragment in lines[0], lines
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999", "-1e400", "1" * 5000])
+def test_non_finite_or_huge_numbers_are_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                  number: str) -> None:
+    text = json.dumps(document(SAMPLE))
+    assert '"duration": 0.002' in text
+    path = tmp_path / "r.json"
+    path.write_text(text.replace('"duration": 0.002', f'"duration": {number}', 1), encoding="utf-8")
+    assert_bad_input(capsys, path, "not a finite JSON number")
+    # Control: the same document with a finite number is valid.
+    path.write_text(text.replace('"duration": 0.002', '"duration": 1e3', 1), encoding="utf-8")
+    assert main(["validate", str(path)]) == 0
+
+
+@pytest.mark.parametrize("depth", [80, 100_000])
+def test_deeply_nested_json_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str], depth: int) -> None:
+    # Deeper than a results file ever is: within Python's recursion limit (80), and far past it.
+    text = json.dumps(document(SAMPLE)).replace('"options": [', '"options": [' + "[" * depth + "]" * depth + ",", 1)
+    path = tmp_path / "r.json"
+    path.write_text(text, encoding="utf-8")
+    assert_bad_input(capsys, path, "nested deeper than")
+    # Control: nesting a results file can have is fine (extra properties are allowed).
+    path.write_text(json.dumps({**document(SAMPLE), "extra": [[[{"a": [1]}]]]}), encoding="utf-8")
+    assert main(["validate", str(path)]) == 0
+
+
+def test_diff_exit_code_1_means_regressions_only(tmp_path: Path) -> None:
+    # Deep nesting was a RecursionError: a traceback and exit code 1, which means "regressions".
+    deep = tmp_path / "deep.json"
+    deep.write_text(json.dumps(document(SAMPLE)).replace('"options": [', '"options": [' + "[" * 10**5 + "]" * 10**5
+                                                         + ",", 1), encoding="utf-8")
+    good = write(tmp_path / "good.json", document(SAMPLE))
+    done = subprocess.run([sys.executable, "-m", "h1conform.reports", "diff", str(good), str(deep)],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2 and done.stdout == ""
+    assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 1, done.stderr
+    # Control: the same command on good input is 0.
+    done = subprocess.run([sys.executable, "-m", "h1conform.reports", "diff", str(good), str(good)],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+
+
+def test_lone_surrogate_is_shown_as_a_replacement_character(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    # json.dumps writes a lone surrogate as the escape "\udcff", which json.loads reads back as one.
+    records = [make_record("a.b.c[\ud800]", "stdlib", "fail", reason="AssertionError: sent \udcff here")]
+    source = tmp_path / "r.json"
+    source.write_text(json.dumps(document(records)), encoding="utf-8")
+    assert main(["validate", str(source)]) == 0
+    assert "valid, 1 records" in capsys.readouterr().out
+    out = tmp_path / "out"
+    assert main(["render", str(source), "--markdown", str(out / "R.md"), "--html", str(out / "r.html")]) == 0
+    assert "AssertionError: sent \ufffd here" in (out / "R.md").read_text(encoding="utf-8")
+    data = embedded_data((out / "r.html").read_text(encoding="utf-8"))
+    assert data["rows"][0]["id"] == "a.b.c[\ufffd]"
+    assert data["rows"][0]["cells"][0]["r"] == "AssertionError: sent \ufffd here"
+    assert main(["diff", str(source), str(source)]) == 0
+
+
+def test_a_failed_write_leaves_no_partial_file(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    source = write(tmp_path / "r.json", document(SAMPLE))
+    old = tmp_path / "old.md"
+    old.write_text("the previous report", encoding="utf-8")
+    fresh = tmp_path / "fresh.md"
+    # A writer bug: text that UTF-8 cannot encode. An internal error (3), not bad input, not "regressions".
+    monkeypatch.setattr(markdown, "render", lambda *args, **kwargs: "# report \ud800")
+    for target in (old, fresh):
+        assert main(["render", str(source), "--markdown", str(target)]) == 3
+        assert "internal error" in capsys.readouterr().err
+    assert old.read_text(encoding="utf-8") == "the previous report"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["old.md", "r.json"]
+    monkeypatch.undo()
+    # An output path that cannot be written is bad input: 2, one line.
+    assert main(["render", str(source), "--markdown", str(source / "R.md")]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and "cannot write it" in lines[0], lines
+    # Control: a good write replaces the old file.
+    assert main(["render", str(source), "--markdown", str(old)]) == 0
+    assert old.read_text(encoding="utf-8").startswith("# HTTP/1.1 client conformance")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["old.md", "r.json"]
