@@ -75,6 +75,12 @@ class TestPKI:
         return ServerTLS(cert_chain=chain, client_ca=self.ca_file if require_client_cert else None,
                          name=kind.value + (" (client certificate required)" if require_client_cert else ""))
 
+    def make_all(self) -> list[Path]:
+        """Make every certificate now (else each is made on first use), so that a session pays for
+        them before its scenarios start: their making is then no scenario's time. Returns their files."""
+        servers = [Path(self.server(kind).cert_chain) for kind in CertKind]
+        return [*servers, self.client_cert_file, self.untrusted_client_cert_file]
+
     @property
     def client_cert_file(self) -> Path:
         """PEM with a client certificate (signed by the test CA) and its key, for load_cert_chain()."""

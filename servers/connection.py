@@ -12,6 +12,7 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from h1conform.servers.requests import RecordedRequest, RequestParser
@@ -19,6 +20,10 @@ from h1conform.servers.tls import ServerTLS, TLSRecord
 from h1conform.servers.tls_transport import TLSChannel
 
 RECV_SIZE = 65536
+
+# TCP states (Linux's tcp_states.h, read from TCP_INFO) a connection is in once the peer's FIN or
+# reset has arrived: TIME_WAIT, CLOSE, CLOSE_WAIT, LAST_ACK, CLOSING.
+_STATES_AFTER_PEER_CLOSE = frozenset({6, 7, 8, 9, 11})
 
 
 class ScriptError(AssertionError):
@@ -42,8 +47,13 @@ class ConnectionRecord:
     scripted: bool = True
     client_reset: bool = False
     tls: TLSRecord | None = None  # for a TLS server: what happened in the TLS layer
+    # When bytes last moved on this connection (time.monotonic()), and what moved: "accepted" (none
+    # yet), "received", "sent", or "closed" (the client's close). The scenario deadline watches them.
+    progress_at: float = field(default_factory=time.monotonic)
+    last_moved: str = "accepted"
     _client_closed: threading.Event = field(default_factory=threading.Event, repr=False)
     _finished: threading.Event = field(default_factory=threading.Event, repr=False)
+    _kernel_says_closed: Callable[[], bool] | None = field(default=None, repr=False)
 
     @property
     def client_closed(self) -> bool:
@@ -51,8 +61,26 @@ class ConnectionRecord:
         return self._client_closed.is_set()
 
     def wait_client_close(self, timeout: float) -> bool:
-        """Wait at most `timeout` seconds for the client to close; True if it did."""
+        """Wait at most `timeout` seconds for the server's thread to see the client's close; True if it did."""
         return self._client_closed.wait(timeout)
+
+    def closed_by_client_now(self) -> bool:
+        """True if the client has closed (FIN or reset) this connection by now.
+
+        `client_closed` turns True once the server's thread has read the close, which on a loaded
+        machine can be long after the client closed. This asks the kernel as well, so a client
+        whose close() returned before this call is seen closed however slowly the thread runs.
+        The kernel cannot tell once the server has closed the connection itself: then only what
+        the thread saw counts.
+        """
+        if self.client_closed:
+            return True
+        probe = self._kernel_says_closed
+        return probe is not None and probe()
+
+    def _moved(self, what: str) -> None:
+        self.progress_at = time.monotonic()
+        self.last_moved = what
 
     def wait_finished(self, timeout: float) -> bool:
         """Wait at most `timeout` seconds for this connection's script (and drain) to end."""
@@ -91,6 +119,8 @@ class ServerConnection:
         self.pending = b""  # received bytes not yet consumed by a request parser
         self.parser: RequestParser | None = None  # a request whose body is still to be read
         self.open = True
+        self._closing = threading.Lock()  # the kernel probe must not use a socket being closed
+        record._kernel_says_closed = self._peer_closed
         self._wake = wake
         self._stopping = stopping
         self.channel: TLSChannel | None = None
@@ -162,6 +192,21 @@ class ServerConnection:
     def note(self, event: str) -> None:
         self.record.events.append(event)
 
+    def _peer_closed(self) -> bool:
+        """Whether the client's FIN or reset has reached this socket (read or not by the thread)."""
+        with self._closing:
+            if not self.open:
+                return False
+            if hasattr(socket, "TCP_INFO"):
+                state = self.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0]
+                return state in _STATES_AFTER_PEER_CLOSE
+            try:  # elsewhere: an end of stream waiting to be read (unknown behind unread data)
+                return self.sock.recv(1, socket.MSG_PEEK) == b""
+            except BlockingIOError:
+                return False
+            except ConnectionResetError:
+                return True
+
     def _client_gone(self) -> None:
         if not self.record.client_closed:
             self.record.events.append("client closed" + (" (reset)" if self.record.client_reset else ""))
@@ -183,6 +228,7 @@ class ServerConnection:
             except ConnectionResetError:
                 self.record.client_reset = True
                 data = b""
+            self.record._moved("received" if data else "closed")
             if not data and self.channel is None:
                 self._client_gone()
             return data
@@ -204,6 +250,7 @@ class ServerConnection:
                 return False
             if recorded is not None:
                 recorded += view[:sent]
+            self.record._moved("sent")
             view = view[sent:]
         return True
 
@@ -225,9 +272,10 @@ class ServerConnection:
         self.record.events.append("server half-closed (FIN)")
 
     def close(self) -> None:
-        if self.open:
-            self.open = False
-            self.sock.close()
+        with self._closing:
+            if self.open:
+                self.open = False
+                self.sock.close()
 
     def reset(self) -> None:
         """Close with a TCP RST instead of a FIN (SO_LINGER with a zero timeout)."""

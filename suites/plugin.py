@@ -23,7 +23,7 @@ import pytest
 from h1conform.pytest_plugin import DEFAULT_IMPLS
 from h1conform.servers import ScriptedServer, ServerError
 from h1conform.suites.harness import expectations, isolation, results
-from h1conform.suites.harness.deadline import deadline, scenario_deadline
+from h1conform.suites.harness.deadline import deadline, deadline_paused, scenario_deadline
 from h1conform.suites.harness.fixtures import ApiClient, WireClient
 from h1conform.suites.harness.impls import Implementation, ImplError, resolve_all
 from h1conform.suites.harness.progress import ServersWatch
@@ -307,7 +307,7 @@ def _close_servers(servers: list[ScriptedServer]) -> ServerError | None:
 def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
     # Teardown closes the client's connections: a close() that hangs is a timeout too.
     with deadline(item.config.getoption("scenario_timeout") if INFO_KEY in item.stash else 0,
-                  ServersWatch(item.stash.get(SERVERS_KEY, []), closing=True)):
+                  ServersWatch(item.stash.setdefault(SERVERS_KEY, []), closing=True)):
         return (yield)
 
 
@@ -363,7 +363,8 @@ def make_server(request: pytest.FixtureRequest) -> Iterator[Callable[..., Script
     opened: list[ScriptedServer] = []
 
     def make(host: str = "127.0.0.1", **kwargs: Any) -> ScriptedServer:
-        server = ScriptedServer(host, **kwargs)
+        with deadline_paused():  # the harness's work, even when a scenario starts a server itself
+            server = ScriptedServer(host, **kwargs)
         opened.append(server)
         servers.append(server)
         return server

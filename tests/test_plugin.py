@@ -550,7 +550,7 @@ def test_b_runs_after(client):
     result = pytester.runpytest_subprocess("--impl=h1x_hang", "--scenario-timeout=1", "-rA",
                                            timeout=SUBPROCESS_TIMEOUT)
     result.assert_outcomes(failed=1, passed=1)
-    result.stdout.fnmatch_lines(["E   *ScenarioTimeout: no result within 1 s*",
+    result.stdout.fnmatch_lines(["E   *ScenarioTimeout: the client made no progress for 1 s while *",
                                  literal("FAILED test_hang.py::test_a_hangs[h1x_hang]") + " - *"])
     result.stdout.fnmatch_lines([literal("PASSED test_hang.py::test_b_runs_after[h1x_hang]")])
     assert result.duration < SUBPROCESS_TIMEOUT / 2
@@ -574,12 +574,13 @@ def test_b_runs_after(client):
     assert client.module.HTTPConnection.default_port == 80
 ''')
     try:
+        # The bound only catches a hung run: a loaded machine may take seconds to start pytest.
         result = pytester.runpytest_subprocess("--impl=h1x_hang_close", "--scenario-timeout=1", "-rA",
-                                               timeout=10)
+                                               timeout=SUBPROCESS_TIMEOUT)
     except pytester.TimeoutExpired:
         pytest.fail("the run hung in the teardown of a scenario whose client's close() never returns; "
                     "--scenario-timeout does not cover fixture teardown", pytrace=False)
-    assert "ScenarioTimeout" in result.stdout.str()
+    result.stdout.fnmatch_lines(["*ScenarioTimeout: the client made no progress for 1 s while closing its connections*"])
     result.stdout.fnmatch_lines([literal("PASSED test_hang.py::test_b_runs_after[h1x_hang_close]")])
 
 

@@ -31,8 +31,6 @@ def proxy(make_server: Callable[..., ScriptedServer]) -> ScriptedServer:
     return make_server()
 
 
-
-
 @pytest.fixture(scope="session")
 def mitmproxy(tmp_path_factory: pytest.TempPathFactory, tls_ca_file: str) -> Iterator[MitmProxy]:
     """A real mitmproxy for the session (per xdist worker), in a child process.
@@ -51,7 +49,8 @@ def mitmproxy(tmp_path_factory: pytest.TempPathFactory, tls_ca_file: str) -> Ite
     try:
         yield proxy
     finally:
-        proxy.stop()
+        with deadline_paused():  # stopped in the teardown of the session's last scenario
+            proxy.stop()
 
 
 @pytest.fixture

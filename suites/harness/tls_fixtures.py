@@ -23,8 +23,11 @@ from h1conform.servers import CertKind, ScriptedServer, TestPKI
 
 @pytest.fixture(scope="session")
 def tls_pki(tmp_path_factory: pytest.TempPathFactory) -> TestPKI:
-    """The session's test CA and every certificate made from it (files in a temporary directory)."""
-    return TestPKI(tmp_path_factory.mktemp("tls"))
+    """The session's test CA and every certificate made from it (files in a temporary directory),
+    made here, in setup, so that no scenario's deadline pays for them."""
+    pki = TestPKI(tmp_path_factory.mktemp("tls"))
+    pki.make_all()
+    return pki
 
 
 @pytest.fixture(scope="session")
