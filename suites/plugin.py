@@ -177,13 +177,20 @@ def _register(item: pytest.Item) -> list[str]:
     return problems
 
 
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
+                                  items: list[pytest.Item]) -> Generator[None, None, None]:
+    # A wrapper, first: the expectations are matched against every collected scenario, before -k,
+    # -m or --deselect take some away (a partial run gates what it runs, and an id it did not
+    # select is not an error); a run-wide error is added after them, so that none removes it.
     files = config.stash[EXPECT_KEY]
     matched: set[tuple[str | None, str]] = set()
+    collected_bases: set[str] = set()
     for item in items:
         info = item.stash.get(INFO_KEY, None)
         if info is None:
             continue
+        collected_bases.add(_base_id(info.id))
         impl = _impl(item)
         _mark_unsupported(item, info, impl)
         for key in (impl.name if impl else None, None):
@@ -194,17 +201,41 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
                     f"listed in {expectation.source}: {expectation.reason} "
                     "(if it passes now, remove that line)")))
                 break
-    unknown = [e for key, listed in files.items() for scenario_id, e in listed.items()
-               if (key, scenario_id) not in matched]
+    unmatched = [e for key, listed in files.items() for scenario_id, e in listed.items()
+                 if (key, scenario_id) not in matched]
+    unknown = _naming_nothing(unmatched, collected_bases) if unmatched else []
+    yield
     if unknown:
-        message = "--expect lists scenario ids that match no collected scenario: " + "; ".join(
-            f"{e.source}: {e.scenario_id}" for e in unknown)
+        message = _unknown_ids_message(unknown)
         if hasattr(config, "workerinput"):
             # An xdist worker cannot stop the run with a usage error (xdist reports an internal
             # error); the run fails with this message as its first test instead.
             items.insert(0, ErrorItem.from_parent(session, name="--expect", message=message))
         else:
             raise pytest.UsageError(message)
+
+
+def _base_id(scenario_id: str) -> str:
+    return scenario_id.split("[", 1)[0]
+
+
+def _naming_nothing(unmatched: list[expectations.Expectation], collected_bases: set[str]) -> list[expectations.Expectation]:
+    """The listed ids that name no scenario at all. An id this run did not collect (another file of
+    the suite) is fine when the suite declares its scenario; a variant must match exactly when its
+    scenario was collected."""
+    declared = expectations.declared_scenario_ids(SUITES_DIR)
+    return [e for e in unmatched
+            if _base_id(e.scenario_id) in collected_bases or _base_id(e.scenario_id) not in declared]
+
+
+SHOWN_UNKNOWN_IDS = 5
+
+
+def _unknown_ids_message(unknown: list[expectations.Expectation]) -> str:
+    shown = ", ".join(f"{e.scenario_id} ({e.source})" for e in unknown[:SHOWN_UNKNOWN_IDS])
+    more = f", and {len(unknown) - SHOWN_UNKNOWN_IDS} more" if len(unknown) > SHOWN_UNKNOWN_IDS else ""
+    count = f"{len(unknown)} listed ids match" if len(unknown) > 1 else "a listed id matches"
+    return f"--expect: {count} no scenario of the suite: {shown}{more}"
 
 
 class ErrorItem(pytest.Item):

@@ -367,6 +367,40 @@ def test_impl_empty_value(pytester: pytest.Pytester) -> None:
     assert_one_line_usage_error(pytester.runpytest("--impl="), "--impl")
 
 
+# What an implementation may raise when it is imported: none of it may end the run with a
+# traceback, an INTERNALERROR or silence; each is one line and exit code 4.
+RAISED_AT_IMPORT = {
+    "system-exit": ("raise SystemExit(3)\n", "SystemExit: 3"),
+    "keyboard-interrupt": ("raise KeyboardInterrupt\n", "KeyboardInterrupt"),
+    "base-exception": ("class Stop(BaseException):\n    pass\nraise Stop('custom')\n", "Stop: custom"),
+}
+
+
+@pytest.mark.parametrize("form", ["dotted", "file"])
+@pytest.mark.parametrize("raised", sorted(RAISED_AT_IMPORT))
+def test_impl_raising_a_base_exception_at_import(pytester: pytest.Pytester, raised: str, form: str) -> None:
+    source, shown = RAISED_AT_IMPORT[raised]
+    write_scenarios(pytester)
+    module = pytester.makepyfile(h1x_raising=source)
+    pytester.syspathinsert()
+    spec = "h1x_raising" if form == "dotted" else str(module)
+    # A subprocess: a KeyboardInterrupt that escaped would end an in-process run's caller too.
+    result = pytester.runpytest_subprocess(f"--impl={spec}", timeout=SUBPROCESS_TIMEOUT)
+    line = assert_one_line_usage_error(result, f"--impl={spec}")
+    assert shown in line
+
+
+def test_impl_directory(pytester: pytest.Pytester) -> None:
+    write_scenarios(pytester)
+    package = pytester.mkpydir("h1x_package")
+    line = assert_one_line_usage_error(pytester.runpytest(f"--impl={package}"), str(package))
+    assert "a directory" in line and "no such file" not in line
+    # Control: the same package by its dotted name is an implementation.
+    (package / "__init__.py").write_text(REEXPORT_MODULE)
+    pytester.syspathinsert()
+    assert by_scenario(outcomes(pytester.runpytest("--impl=h1x_package")), "h1x_package") == STDLIB_OUTCOMES
+
+
 # -- scenario metadata ----------------------------------------------------------------------------
 
 SCENARIO_HEAD = '''
@@ -667,6 +701,59 @@ def test_expect_for_an_implementation_not_in_the_run(pytester: pytest.Pytester) 
     assert_one_line_usage_error(pytester.runpytest("--expect=nosuch=expect.txt"), "nosuch", "not an implementation")
 
 
+def test_expect_file_with_a_utf8_bom(pytester: pytest.Pytester) -> None:
+    # Some editors start UTF-8 files with a BOM: the file is read the same as without it.
+    write_scenarios(pytester)
+    (pytester.path / "expect.txt").write_bytes(
+        "\ufeffdemo.framing.invalid-length   first Content-Length wins\n".encode("utf-8"))
+    result = pytester.runpytest("--impl=stdlib", "--expect=expect.txt")
+    assert by_scenario(outcomes(result), "stdlib")["demo.framing.invalid-length"] == "xfailed"
+    assert result.ret == pytest.ExitCode.OK
+
+
+def test_expect_hash_inside_a_reason_is_part_of_it(pytester: pytest.Pytester) -> None:
+    # `#` starts a comment only as a line's first non-blank character.
+    write_scenarios(pytester)
+    pytester.makefile(".txt", expect="# a comment\n   # an indented comment\n"
+                                     "demo.framing.invalid-length   issue #1234: the first Content-Length wins\n")
+    result = pytester.runpytest("--impl=stdlib", "--expect=expect.txt", "-rx")
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["XFAIL *test_invalid_length* - listed in expect.txt:3: "
+                                 "issue #1234: the first Content-Length wins*"])
+
+
+# A real scenario of the suite, which the runs below do not collect.
+SUITE_SCENARIO = "response.framing.content-length.multiple"
+
+
+@pytest.mark.parametrize("selection", [["-k", "not invalid_length"], ["--deselect", "test_demo.py::test_invalid_length"]],
+                         ids=["-k", "--deselect"])
+def test_expect_partial_run_gates_what_it_runs(pytester: pytest.Pytester, selection: list[str]) -> None:
+    # The file lists a scenario the run deselected and one of the suite in a file the run did not
+    # collect: neither is an error; the listed scenario that did run still gates.
+    write_scenarios(pytester)
+    pytester.makefile(".txt", expect="demo.framing.invalid-length   first Content-Length wins\n"
+                                     f"{SUITE_SCENARIO}[bytewise-different-list]   not collected here\n"
+                                     "demo.body.incomplete   listed, passes\n")
+    result = pytester.runpytest("--impl=stdlib", "--expect=expect.txt", *selection)
+    found = by_scenario(outcomes(result), "stdlib")
+    assert "demo.framing.invalid-length" not in found
+    assert found["demo.body.incomplete"] == "failed"  # XPASS(strict): the gate holds for what ran
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_expect_ids_naming_nothing_are_one_readable_line(pytester: pytest.Pytester) -> None:
+    # Many unknown ids: one line with a few of them and the count, however long the file.
+    write_scenarios(pytester)
+    unknown = [f"demo.nothing.n{number:03}" for number in range(200)]
+    pytester.makefile(".txt", expect="".join(f"{scenario_id}   no such scenario\n" for scenario_id in unknown)
+                      + "demo.body.ok[nosuchvariant]   a collected scenario, a variant it does not have\n")
+    line = assert_one_line_usage_error(pytester.runpytest("--impl=stdlib", "--expect=expect.txt", "-k", "body_ok"),
+                                       "201 listed ids match no scenario of the suite",
+                                       "demo.nothing.n000 (expect.txt:1)", "and 196 more")
+    assert len(line) < 400, line
+
+
 
 def test_write_expect_then_gate_on_it(pytester: pytest.Pytester) -> None:
     # A run writes its failures as an expectations file; gating on that file makes the same
@@ -778,8 +865,8 @@ def test_gate_unknown_id_under_xdist_fails_the_run_with_the_message(pytester: py
     result = pytester.runpytest_subprocess("--impl=stdlib", "--expect=expect.txt", "-n", "1", "-p", "xdist",
                                            timeout=SUBPROCESS_TIMEOUT)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines(["*--expect lists scenario ids that match no collected scenario: "
-                                 "expect.txt:1: demo.nothing.here*", "*FAILED*--expect*"])
+    result.stdout.fnmatch_lines(["*--expect: a listed id matches no scenario of the suite: "
+                                 "demo.nothing.here (expect.txt:1)*", "*FAILED*--expect*"])
     assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
 
 

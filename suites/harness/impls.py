@@ -21,6 +21,8 @@ import importlib.util
 import os
 import platform
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -49,6 +51,11 @@ ADAPTERS = {
     "pycurl": BuiltinAdapter("h1conform.suites.adapters.pycurl_adapter", "pycurl", "pycurl", "pycurl>=7.49"),
     "urllib": BuiltinAdapter("h1conform.suites.adapters.urllib_adapter", "urllib.request", "", ""),
 }
+
+
+# h1conform is on no package index: its extra installs from a checkout or a git URL.
+CLIENTS_EXTRA_HINT = ("pip install -e '.[clients]' in a checkout of h1conform, or "
+                      "pip install 'h1conform[clients] @ git+https://<git-host>/<owner>/h1conform.git'")
 
 
 class ImplError(Exception):
@@ -88,27 +95,45 @@ def resolve(spec: str) -> Implementation:
         return _builtin_adapter(spec, ADAPTERS[spec])
     entry_point = _entry_point(spec)
     if entry_point is not None:
-        try:
+        with _running(spec, f"entry point {entry_point.value!r} failed to load"):
             loaded = entry_point.load()
-        except Exception as exc:
-            raise ImplError(f"--impl={spec}: entry point {entry_point.value!r} failed to load: "
-                            f"{type(exc).__name__}: {exc}") from None
         return _from_object(spec, spec, loaded)
     if spec.endswith(".py") or os.sep in spec:
         path = Path(spec)
+        if path.is_dir():
+            raise ImplError(f"--impl={spec}: a directory; give the client module's .py file, or its dotted module "
+                            "name with the directory that holds its package on PYTHONPATH")
         if not path.is_file():
             raise ImplError(f"--impl={spec}: no such file")
         return _from_object(path.stem, spec, _load_file(spec, path))
     return _from_object(spec, spec, _import(spec, spec))
 
 
-def _builtin_adapter(name: str, builtin: BuiltinAdapter) -> Implementation:
+@contextmanager
+def _running(spec: str, failure: str) -> Iterator[None]:
+    """Run an implementation's own code (its import): whatever it raises, SystemExit and
+    KeyboardInterrupt included, becomes one ImplError line instead of ending pytest."""
     try:
-        importlib.import_module(builtin.client)
-    except ImportError as exc:
-        raise ImplError(f"--impl={name}: the {name} adapter needs {builtin.client}, which does not import "
-                        f"({' '.join(str(exc).split())}): pip install '{builtin.requirement}' (or pip install 'h1conform[clients]' "
-                        "for every client)") from None
+        yield
+    except ImplError:
+        raise
+    except BaseException as exc:
+        raise ImplError(f"--impl={spec}: {failure}: {_one_line(exc)}") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _builtin_adapter(name: str, builtin: BuiltinAdapter) -> Implementation:
+    with _running(name, f"importing {builtin.client} failed"):
+        try:
+            importlib.import_module(builtin.client)
+        except ImportError as exc:
+            raise ImplError(f"--impl={name}: the {name} adapter needs {builtin.client}, which does not import "
+                            f"({' '.join(str(exc).split())}): pip install '{builtin.requirement}', or every client "
+                            f"with h1conform's clients extra: {CLIENTS_EXTRA_HINT}") from None
     module = _import(name, builtin.module)
     adapter = getattr(module, "WIRE_ADAPTER", None)
     if not isinstance(adapter, WireAdapter):
@@ -126,15 +151,14 @@ def _entry_point(name: str) -> importlib.metadata.EntryPoint | None:
 
 
 def _import(spec: str, module_name: str) -> ModuleType:
-    try:
-        return importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name or (exc.name and module_name.startswith(exc.name + ".")):
-            raise ImplError(f"--impl={spec}: no module named {exc.name!r} (not a built-in name "
-                            f"{sorted([*BUILTINS, *ADAPTERS])}, an entry point, or a .py file)") from None
-        raise ImplError(f"--impl={spec}: importing it failed: {exc}") from None
-    except Exception as exc:
-        raise ImplError(f"--impl={spec}: importing it failed: {type(exc).__name__}: {exc}") from None
+    with _running(spec, "importing it failed"):
+        try:
+            return importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name or (exc.name and module_name.startswith(exc.name + ".")):
+                raise ImplError(f"--impl={spec}: no module named {exc.name!r} (not a built-in name "
+                                f"{sorted([*BUILTINS, *ADAPTERS])}, an entry point, or a .py file)") from None
+            raise
 
 
 def _load_file(spec: str, path: Path) -> ModuleType:
@@ -145,10 +169,11 @@ def _load_file(spec: str, path: Path) -> ModuleType:
     module = importlib.util.module_from_spec(module_spec)
     sys.modules[module_name] = module  # dataclasses and pickling look modules up by name
     try:
-        module_spec.loader.exec_module(module)
-    except Exception as exc:
+        with _running(spec, "running it failed"):
+            module_spec.loader.exec_module(module)
+    except ImplError:
         del sys.modules[module_name]
-        raise ImplError(f"--impl={spec}: running it failed: {type(exc).__name__}: {exc}") from None
+        raise
     return module
 
 
