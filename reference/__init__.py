@@ -8,37 +8,49 @@ and the documented API; every such choice is listed in `reference/CHOICES.md`.
 
 from __future__ import annotations
 
-from h1conform.reference._connection import HTTPConnection, HTTPSConnection
+from ._connection import HTTPConnection, HTTPSConnection
 
 # The status constants (OK, NOT_FOUND, ...), as http.client defines them.
-from h1conform.reference._constants import *  # noqa: F403,E402
-from h1conform.reference._constants import HTTP_PORT, HTTPS_PORT, responses
-from h1conform.reference._errors import (
+from ._constants import *  # noqa: F403,E402
+
+# Public names left out of __all__ (as in http.client) are re-exported explicitly ("X as X").
+from ._constants import HTTP_PORT as HTTP_PORT
+from ._constants import HTTPS_PORT as HTTPS_PORT
+from ._constants import responses
+from ._errors import (
     BadStatusLine,
     CannotSendHeader,
     CannotSendRequest,
     HTTPException,
     ImproperConnectionState,
     IncompleteRead,
-    InvalidResponse,
     InvalidURL,
     LineTooLong,
     NotConnected,
     RemoteDisconnected,
     ResponseNotReady,
-    TooManyHeaders,
     UnimplementedFileMode,
     UnknownProtocol,
     UnknownTransferEncoding,
     error,
 )
-from h1conform.reference._headers import HTTPMessage, parse_headers
-from h1conform.reference._response import HTTPResponse
+from ._errors import InvalidResponse as InvalidResponse  # the reference's own exceptions
+from ._errors import TooManyHeaders as TooManyHeaders
+from ._headers import MAX_HEADERS, MAX_LINE
+from ._headers import HTTPMessage as HTTPMessage
+from ._headers import parse_headers as parse_headers
+from ._response import HTTPResponse
 
+# http.client's limits, under its names: code that raises them (`http.client._MAXHEADERS = 1000`)
+# is honoured, as every read looks them up here.
+_MAXLINE = MAX_LINE
+_MAXHEADERS = MAX_HEADERS
+
+# The names `from http.client import *` gives, no more: the reference's extras (InvalidResponse,
+# TooManyHeaders, parse_headers, HTTPMessage, the ports) are imported by name, as in http.client.
 __all__ = [
-    "HTTPResponse", "HTTPConnection", "HTTPSConnection", "HTTPException", "NotConnected", "UnknownProtocol",
+    "HTTPResponse", "HTTPConnection", "HTTPException", "NotConnected", "UnknownProtocol",
     "UnknownTransferEncoding", "UnimplementedFileMode", "IncompleteRead", "InvalidURL",
     "ImproperConnectionState", "CannotSendRequest", "CannotSendHeader", "ResponseNotReady", "BadStatusLine",
-    "LineTooLong", "RemoteDisconnected", "error", "responses", "HTTPMessage", "parse_headers",
-    "HTTP_PORT", "HTTPS_PORT", "InvalidResponse", "TooManyHeaders",
+    "LineTooLong", "RemoteDisconnected", "error", "responses", "HTTPSConnection",
 ]

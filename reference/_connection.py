@@ -15,13 +15,13 @@ import select
 import socket
 import ssl
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Protocol
 
-from h1conform.reference._constants import HTTP_PORT, HTTPS_PORT
-from h1conform.reference._errors import CannotSendHeader, CannotSendRequest, NotConnected, ResponseNotReady
-from h1conform.reference._headers import HTTPMessage
-from h1conform.reference._request import (
+from ._constants import HTTP_PORT, HTTPS_PORT
+from ._errors import CannotSendHeader, CannotSendRequest, IncompleteRead, NotConnected, ResponseNotReady
+from ._headers import HTTPMessage
+from ._request import (
     LAST_CHUNK,
     Body,
     FieldValue,
@@ -39,7 +39,7 @@ from h1conform.reference._request import (
     request_target,
     split_host_port,
 )
-from h1conform.reference._response import HTTPResponse
+from ._response import HTTPResponse
 
 if TYPE_CHECKING:
     from collections.abc import Buffer
@@ -94,18 +94,24 @@ class HTTPConnection:
         self.source_address = source_address
         self.blocksize = blocksize
         self.sock: socket.socket | None = None
+        # The seams that test doubles, recorders and subclasses use, as http.client has them: the
+        # function that opens the socket, and the list of the request's lines (the request line,
+        # then one element per field line) until it is sent.
+        self._create_connection: Callable[..., socket.socket] = socket.create_connection
+        self._buffer: list[bytes] = []
         self.host, self.port = split_host_port(host, port, self.default_port)
-        check_no_ctl(self.host, "host")  # CVE-2019-18348: no CR, LF or SP smuggled in through the host
+        self._validate_host(self.host)  # CVE-2019-18348: no CR, LF or SP smuggled in through the host
         self._state = _IDLE
+        # After a failed getresponse() the socket is closed but stays in `sock` (where http.client
+        # leaves it, and where callers look); the next send opens a new connection.
+        self._sock_closed = False
         self._response: HTTPResponse | None = None  # the last response, while it is being read
         self._sent_close = False  # the request in flight carried the "close" connection option
         self._server_is_http10 = False  # the last response came as HTTP/1.0: no chunked requests
         self._method: str | None = None
-        self._request_line = b""
-        self._fields: list[bytes] = []  # the field lines of the request being built
         self._tunnel_host: str | None = None
         self._tunnel_port: int | None = None
-        self._tunnel_fields: list[bytes] = []
+        self._tunnel_headers: dict[str, str] = {}  # the CONNECT request's fields, Host included
         self._proxy_headers: HTTPMessage | None = None
 
     # -- connecting ----------------------------------------------------------------------------
@@ -124,12 +130,14 @@ class HTTPConnection:
             raise RuntimeError("Can't set up tunnel for established connection")
         host, port = split_host_port(host, port, self.default_port)
         # CVE-2026-1502: the tunnel host goes into the CONNECT request line and its Host field.
-        check_no_ctl(host, "tunnel host")
-        fields = [field_line(name, (value,)) for name, value in (headers or {}).items()]
-        if not any(_is_host_line(line) for line in fields):
+        self._validate_host(host)
+        tunnel_headers = dict(headers or {})
+        for name, value in tunnel_headers.items():
+            field_line(name, (value,))  # refused now, not when the CONNECT is sent
+        if not any(name.lower() == "host" for name in tunnel_headers):
             # RFC 9110 9.3.6: "There is no default port; a client MUST send the port number".
-            fields.insert(0, b"Host: " + host_field(host, port, None))
-        self._tunnel_host, self._tunnel_port, self._tunnel_fields = host, port, fields
+            tunnel_headers["Host"] = host_field(host, port, None).decode("ascii")
+        self._tunnel_host, self._tunnel_port, self._tunnel_headers = host, port, tunnel_headers
 
     def get_proxy_response_headers(self) -> HTTPMessage | None:
         """The header fields of the proxy's response to CONNECT; None if no CONNECT was sent."""
@@ -138,7 +146,8 @@ class HTTPConnection:
     def connect(self) -> None:
         """Open the connection (and the tunnel, if set_tunnel() was called)."""
         sys.audit("http.client.connect", self, self.host, self.port)
-        self.sock = socket.create_connection((self.host, self.port), self.timeout, self.source_address)
+        self.sock = self._create_connection((self.host, self.port), self.timeout, self.source_address)
+        self._sock_closed = False
         try:
             # Requests are sent whole, so Nagle's delay would only slow them down.
             self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -155,11 +164,16 @@ class HTTPConnection:
         # proxies, a client MUST send only the host and port of the tunnel destination as the
         # request-target" (authority-form), and RFC 9110 9.3.6: always with the port.
         target = host_field(self._tunnel_host, self._tunnel_port, None)
-        self.send(b"\r\n".join([b"CONNECT " + target + b" HTTP/1.1", *self._tunnel_fields, b"", b""]))
+        # Host first (RFC 9110 7.2), and the whole CONNECT request in one send.
+        fields = sorted((field_line(name, (value,)) for name, value in self._tunnel_headers.items()),
+                        key=lambda line: not _is_host_line(line))
+        self.send(b"\r\n".join([b"CONNECT " + target + b" HTTP/1.1", *fields, b"", b""]))
         response = self._new_response("CONNECT")
         try:
             response.begin()
             self._proxy_headers = response.msg
+            if response._head_cut:
+                raise IncompleteRead(b"")  # RFC 9112 8: an incomplete reply is no reply
             # RFC 9110 9.3.6: "Any 2xx (Successful) response indicates that the sender (and all
             # inbound proxies) will switch to tunnel mode" (stdlib accepts only 200).
             if not 200 <= int(response.status) < 300:
@@ -173,7 +187,8 @@ class HTTPConnection:
     def close(self) -> None:
         """Close the connection; a response being read keeps its own hold on the socket."""
         self._state = _IDLE
-        self._fields = []
+        del self._buffer[:]  # in place: a caller's own list stays the connection's
+        self._sock_closed = False
         sock, self.sock = self.sock, None
         response, self._response = self._response, None
         try:
@@ -187,7 +202,7 @@ class HTTPConnection:
 
     def send(self, data: Body) -> None:
         """Send `data` as is: bytes-like, a file (read blocksize at a time), or an iterable of bytes."""
-        if self.sock is None:
+        if self.sock is None or self._sock_closed:
             if not self.auto_open:
                 raise NotConnected()
             self.connect()
@@ -224,9 +239,11 @@ class HTTPConnection:
             self._response = None  # the previous response was read: forget it
         if self._state != _IDLE:
             raise CannotSendRequest(self._state)
-        check_method(method)
+        self._validate_method(method)
+        url = url or "/"
+        self._validate_path(url)
         target = request_target(url)
-        request_line = b"%s %s HTTP/1.1" % (method.encode("ascii"), target.encode("ascii"))
+        request_line = self._encode_request(f"{method} {target} HTTP/1.1")
         fields = []
         if not skip_host:
             fields.append(b"Host: " + self._host_value(method, target))
@@ -235,8 +252,32 @@ class HTTPConnection:
             fields.append(b"Accept-Encoding: identity")
         self._state = _REQ_STARTED
         self._method = method
-        self._request_line = request_line
-        self._fields = fields
+        del self._buffer[:]
+        for line in (request_line, *fields):
+            self._output(line)
+
+    # The checks and the encoding of putrequest(), as overridable methods: http.client's seams
+    # (bpo-38216, bpo-36274), which subclasses use to send what the checks would refuse.
+
+    def _validate_method(self, method: str) -> None:
+        """ValueError unless `method` is a token (RFC 9110 9.1)."""
+        check_method(method)
+
+    def _validate_path(self, url: str) -> None:
+        """InvalidURL if `url` holds a control character, SP or DEL (CVE-2019-9740)."""
+        check_no_ctl(url)
+
+    def _validate_host(self, host: str) -> None:
+        """InvalidURL if `host` holds a control character, SP or DEL (CVE-2019-18348)."""
+        check_no_ctl(host)
+
+    def _encode_request(self, request: str) -> bytes:
+        """The request line as bytes: ASCII, which also keeps CVE-2019-9740's characters out."""
+        return request.encode("ascii")
+
+    def _output(self, line: bytes) -> None:
+        """Add a line (the request line or a field line) to the request being built."""
+        self._buffer.append(line)
 
     def _host_value(self, method: str, target: str) -> bytes:
         # RFC 9112 3.2: "A client MUST send a Host header field in all HTTP/1.1 request messages";
@@ -259,22 +300,22 @@ class HTTPConnection:
         """
         if self._state != _REQ_STARTED:
             raise CannotSendHeader()
-        self._fields.append(field_line(header, values))
+        self._output(field_line(header, values))
 
     def endheaders(self, message_body: Body = None, *, encode_chunked: bool = False) -> None:
         """Send the request head, then `message_body` if given (chunk-encoded if `encode_chunked`)."""
         if self._state != _REQ_STARTED:
             raise CannotSendHeader()
-        names = {line.partition(b":")[0].lower() for line in self._fields}
+        names = {line.partition(b":")[0].lower() for line in self._buffer[1:]}
         if b"content-length" in names and b"transfer-encoding" in names:
             # RFC 9112 6.2: "A sender MUST NOT send a Content-Length header field in any message
             # that contains a Transfer-Encoding header field." Nothing was sent: start again.
-            self._state, self._fields = _IDLE, []
+            self._forget_request()
             raise ValueError("a request cannot have both Content-Length and Transfer-Encoding (RFC 9112 6.2)")
         try:
             pieces = body_pieces(message_body, self.blocksize, self.debuglevel > 0)  # checks the body's type
         except BaseException:
-            self._state, self._fields = _IDLE, []  # refused before anything was sent
+            self._forget_request()  # refused before anything was sent
             raise
         self._state = _REQ_SENT
         self._send_output(message_body is not None, pieces, encode_chunked)
@@ -282,11 +323,12 @@ class HTTPConnection:
     def _send_output(self, has_body: bool, pieces: Iterable[Buffer], encode_chunked: bool) -> None:
         # RFC 9110 7.2: "A user agent that sends Host SHOULD send it as the first field in the
         # header section of a request" -- also when the caller gave it after other fields.
-        hosts = [line for line in self._fields if _is_host_line(line)]
-        others = [line for line in self._fields if not _is_host_line(line)]
-        head = b"\r\n".join([self._request_line, *hosts, *others, b"", b""])
+        request_line, *fields = self._buffer
+        hosts = [line for line in fields if _is_host_line(line)]
+        others = [line for line in fields if not _is_host_line(line)]
+        head = b"\r\n".join([request_line, *hosts, *others, b"", b""])
         self._sent_close = _asks_to_close(others)
-        self._fields = []
+        del self._buffer[:]
         if isinstance(self._response, HTTPResponse):
             # A response still being read is followed on the wire by this request's response:
             # those octets are not stray data (RFC 9112 9.2 is about a connection with none
@@ -313,7 +355,7 @@ class HTTPConnection:
         then stdlib's behaviour stays (the request is sent; getresponse() says ResponseNotReady).
         """
         sock = self.sock
-        if sock is None or self._response is not None or not _has_input(sock):
+        if sock is None or self._sock_closed or self._response is not None or not _has_input(sock):
             return
         if self.debuglevel > 0:
             print("idle connection closed by the server or with stray data: reconnecting")
@@ -362,9 +404,22 @@ class HTTPConnection:
             if isinstance(body, str):
                 body = encode_str_body(body)  # refused before anything is sent
         except BaseException:
-            self._state, self._fields = _IDLE, []  # nothing was sent: the connection is as it was
+            self._forget_request()  # nothing was sent: the connection is as it was
             raise
         self.endheaders(body, encode_chunked=encode_chunked)
+
+    def _close_socket(self) -> None:
+        """Close the socket, keeping it in `sock` as http.client does; the next send reconnects."""
+        self._state = _IDLE
+        del self._buffer[:]
+        if self.sock is not None:
+            self._sock_closed = True
+            self.sock.close()
+
+    def _forget_request(self) -> None:
+        """Drop the request being built (it was refused before anything was sent)."""
+        self._state = _IDLE
+        del self._buffer[:]
 
     # -- receiving -----------------------------------------------------------------------------
 
@@ -388,12 +443,16 @@ class HTTPConnection:
         response = self._new_response(self._method)
         try:
             response.begin()
-        except BaseException:
-            # Whatever broke the head (a protocol error, a timeout, a close), the connection's
-            # framing can no longer be trusted, so it is not reused (stdlib keeps it only for
-            # CannotSendRequest to follow, except after a ConnectionError).
+        except ConnectionError:
             response.close()
-            self.close()
+            self.close()  # as http.client does: `sock` is None
+            raise
+        except BaseException:
+            # Whatever else broke the head (a protocol error, a timeout), the connection's framing
+            # can no longer be trusted, so it is not reused (stdlib keeps it open, only for
+            # CannotSendRequest to follow); `sock` still names the closed socket, as with stdlib.
+            response.close()
+            self._close_socket()
             raise
         self._state = _IDLE
         self._server_is_http10 = response.version == 10
@@ -408,18 +467,29 @@ class HTTPConnection:
 
 
 def _has_input(sock: socket.socket) -> bool:
-    """True if an idle socket can be read now (bytes, a close or an error are all waiting)."""
+    """True if an idle socket can be read now (bytes, a close or an error are all waiting).
+
+    Only a socket that has a file descriptor can be polled. Libraries put other objects in
+    `conn.sock` (test doubles, SSH channels, UNIX-socket adapters, recorders): when `fileno()` is
+    missing or fails, the check steps aside and the request is sent as http.client sends it.
+    """
     if isinstance(sock, ssl.SSLSocket) and sock.pending():
         return True
     try:
+        fd = sock.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both of the latter
+        return False
+    if not isinstance(fd, int):
+        return False
+    try:
         if hasattr(select, "poll"):  # poll has no FD_SETSIZE limit
             poller = select.poll()
-            poller.register(sock, select.POLLIN)
+            poller.register(fd, select.POLLIN)
             readable = bool(poller.poll(0))
         else:  # pragma: no cover - Windows
-            readable = bool(select.select([sock], [], [], 0)[0])
+            readable = bool(select.select([fd], [], [], 0)[0])
     except (OSError, ValueError):
-        return True  # an unusable socket is no connection to reuse
+        return True  # a closed socket (fileno() -1) is no connection to reuse
     if not readable or not isinstance(sock, ssl.SSLSocket):
         return readable
     # With TLS, readable may only mean records without application data (TLS 1.3 session

@@ -8,7 +8,6 @@ the same class, with the same attributes (`partial`, `expected`, `line`, ...) an
 
 from __future__ import annotations
 
-import http.client
 from http.client import (
     BadStatusLine,
     CannotSendHeader,
@@ -17,6 +16,7 @@ from http.client import (
     ImproperConnectionState,
     IncompleteRead,
     InvalidURL,
+    LineTooLong,
     NotConnected,
     RemoteDisconnected,
     ResponseNotReady,
@@ -28,19 +28,13 @@ from http.client import (
 error = HTTPException  # the stdlib's backwards-compatible alias
 
 
-class LineTooLong(http.client.LineTooLong):
-    """A status line, field line or chunk line longer than the reference's limit for it."""
-
-    def __init__(self, line_type: str, *, limit: int = 65536) -> None:
-        HTTPException.__init__(self, f"got more than {limit} bytes when reading {line_type}")
-
-
 class InvalidResponse(HTTPException):
     """The response breaks HTTP/1.1's grammar or framing rules (RFC 9110 / RFC 9112).
 
-    Raised where stdlib guesses: an invalid or conflicting Content-Length, a bad chunk size, a
-    missing CRLF after chunk data, a bare CR or NUL in a field, whitespace before a colon... The
-    connection is closed, because its framing can no longer be trusted (RFC 9112 6.3).
+    Raised where stdlib guesses: an invalid or conflicting Content-Length, a bare CR or NUL in a
+    field, whitespace before a colon... The connection is closed, because its framing can no
+    longer be trusted (RFC 9112 6.3). (A chunked body that cannot be decoded is IncompleteRead,
+    as RFC 9112 8 calls it incomplete.)
     """
 
 

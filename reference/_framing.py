@@ -11,9 +11,9 @@ from __future__ import annotations
 import io
 from typing import Protocol
 
-from h1conform.reference._errors import IncompleteRead, InvalidResponse, TooManyHeaders
-from h1conform.reference._headers import MAX_HEADERS, read_fields, read_line
-from h1conform.reference._syntax import CHUNK_SIZE, OWS
+from ._errors import IncompleteRead, InvalidResponse, TooManyHeaders
+from ._headers import max_headers, read_fields, read_line
+from ._syntax import CHUNK_SIZE, OWS
 
 _HEXDIG = b"0123456789abcdefABCDEF"
 
@@ -26,6 +26,8 @@ FIRST_READ_STEP = 1 << 20
 
 
 class BufferedFile(Protocol):
+    """What a body reads from: the socket's file (or a double's: io.BytesIO has no peek())."""
+
     def read(self, size: int | None = -1, /) -> bytes: ...
     def read1(self, size: int = -1, /) -> bytes: ...
     def readinto(self, buffer: memoryview, /) -> int: ...
@@ -41,7 +43,33 @@ class Body(Protocol):
     def read(self, fp: BufferedFile, amt: int | None) -> bytes: ...
     def readinto(self, fp: BufferedFile, buffer: memoryview) -> int: ...
     def read1(self, fp: BufferedFile, amt: int) -> bytes: ...
+    def readline(self, fp: BufferedFile, limit: int) -> bytes: ...
     def peek(self, fp: BufferedFile) -> bytes: ...
+
+
+class CutHeadBody:
+    """The connection ended inside the response head: whatever is read, the message is incomplete.
+
+    RFC 9112 8: a client "MUST record the message as incomplete"; a response without its header
+    section's end is not "received intact", whatever its framing would have been.
+    """
+
+    done = False
+
+    def read(self, fp: BufferedFile, amt: int | None) -> bytes:
+        raise IncompleteRead(b"")
+
+    def readinto(self, fp: BufferedFile, buffer: memoryview) -> int:
+        raise IncompleteRead(b"")
+
+    def read1(self, fp: BufferedFile, amt: int) -> bytes:
+        raise IncompleteRead(b"")
+
+    def readline(self, fp: BufferedFile, limit: int) -> bytes:
+        raise IncompleteRead(b"")
+
+    def peek(self, fp: BufferedFile) -> bytes:
+        raise IncompleteRead(b"")
 
 
 class LengthBody:
@@ -72,6 +100,13 @@ class LengthBody:
         self.remaining -= len(data)
         self.done = self.remaining == 0
         return data
+
+    def readline(self, fp: BufferedFile, limit: int) -> bytes:
+        wanted = self.remaining if limit < 0 else min(limit, self.remaining)
+        line = fp.readline(wanted) if wanted else b""
+        # A line shorter than asked for ends with LF, or the connection ended.
+        self._advance(len(line), line, len(line) if line.endswith(b"\n") else wanted)
+        return line
 
     def peek(self, fp: BufferedFile) -> bytes:
         return fp.peek()[: self.remaining] if self.remaining else b""
@@ -136,6 +171,11 @@ class UntilCloseBody:
         self.done = not data and amt != 0
         return data
 
+    def readline(self, fp: BufferedFile, limit: int) -> bytes:
+        line = fp.readline(limit)
+        self.done = not line and limit != 0
+        return line
+
     def peek(self, fp: BufferedFile) -> bytes:
         return fp.peek()
 
@@ -152,13 +192,16 @@ class ChunkedBody:
         self.done = False
         self.chunk_left: int | None = None  # octets left in the current chunk; None: at a size line
         self.received: list[bytes] = []  # decoded so far by the current read, for IncompleteRead
+        # The connection ended inside the trailer section: the body is complete (RFC 9112 8), the
+        # connection is not reusable.
+        self.trailers_cut = False
 
     def read(self, fp: BufferedFile, amt: int | None) -> bytes:
         parts: list[bytes] = []
         wanted = -1 if amt is None or amt < 0 else amt
         self.received = parts
         while not self.done and wanted != 0:
-            if self.chunk_left is None:
+            if self.chunk_left is None and hasattr(fp, "peek"):
                 got = self._take_buffered_chunks(fp, parts, wanted)
                 if got:
                     wanted = wanted - got if wanted > 0 else wanted
@@ -225,6 +268,24 @@ class ChunkedBody:
         buffer[: len(data)] = data
         return len(data)
 
+    def readline(self, fp: BufferedFile, limit: int) -> bytes:
+        parts: list[bytes] = []
+        self.received = parts
+        wanted = limit
+        while wanted != 0:
+            left = self._chunk_left(fp)
+            if left == 0:
+                break
+            take = left if wanted < 0 else min(left, wanted)
+            piece = fp.readline(take)
+            parts.append(piece)
+            ended = piece.endswith(b"\n")  # else it is `take` octets long, or the connection ended
+            self._consume(fp, len(piece), len(piece) if ended else take)
+            if ended:
+                break
+            wanted = wanted - len(piece) if wanted > 0 else wanted
+        return b"".join(parts)
+
     def peek(self, fp: BufferedFile) -> bytes:
         left = self._chunk_left(fp)
         return fp.peek()[:left] if left else b""
@@ -251,7 +312,10 @@ class ChunkedBody:
             # checked, not skipped; a bare LF is accepted as everywhere (RFC 9112 2.2).
             end = self._line(fp)
             if end != b"":
-                raise InvalidResponse(f"chunk data not followed by CRLF: {end[:40]!r}")
+                # RFC 9112 8: when "decoding a supposedly chunked transfer coding fails", the
+                # client "MUST record the message as incomplete"; the cause says why.
+                raise IncompleteRead(b"".join(self.received)) from InvalidResponse(
+                    f"chunk data not followed by CRLF: {end[:40]!r}")
 
     def _read_size(self, fp: BufferedFile) -> int:
         line = self._line(fp)
@@ -261,7 +325,9 @@ class ChunkedBody:
         if semicolon:
             size = size.rstrip(OWS)
         if not CHUNK_SIZE.fullmatch(size):
-            raise InvalidResponse(f"invalid chunk size line {line[:80]!r}")
+            # RFC 9112 8: a chunked decoding failure makes the message incomplete.
+            raise IncompleteRead(b"".join(self.received)) from InvalidResponse(
+                f"invalid chunk size line {line[:80]!r}")
         # Python integers do not overflow (RFC 9112 7.1: recipients "MUST anticipate potentially
         # large hexadecimal numerals"), and reads never allocate more than arrives.
         return int(size, 16)
@@ -275,10 +341,11 @@ class ChunkedBody:
     def _read_trailers(self, fp: BufferedFile) -> None:
         # RFC 9112 7.1.2: a recipient "MAY selectively retain or discard the received trailer
         # fields" and "MUST NOT merge" them into the header section: they are read (bounded by
-        # the same limits as headers) and discarded, as http.client has no API for them.
+        # the same limits as headers) and discarded, as http.client has no API for them. RFC 9112
+        # 8: the body is complete once the last chunk arrived, even if the trailer section is
+        # cut short; that connection is not reused.
         try:
-            read_fields(fp, "trailer line")
+            _, complete = read_fields(fp, "trailer line")
         except TooManyHeaders:
-            raise TooManyHeaders(f"got more than {MAX_HEADERS} trailer fields") from None
-        except IncompleteRead:
-            raise IncompleteRead(b"".join(self.received)) from None
+            raise TooManyHeaders(f"got more than {max_headers()} trailer fields") from None
+        self.trailers_cut = not complete

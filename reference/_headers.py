@@ -3,19 +3,23 @@
 RFC 9112 2.2: "A recipient MUST parse an HTTP message as a sequence of octets in an encoding that
 is a superset of US-ASCII", so every line is parsed as bytes with the grammar of RFC 9110/9112 and
 only then decoded (ISO-8859-1, as http.client does, so that obs-text survives). Anything the
-grammar does not allow is refused with InvalidResponse instead of being guessed at.
+grammar does not allow and that would change how the message is framed or understood is refused
+with InvalidResponse instead of being guessed at.
 """
 
 from __future__ import annotations
 
 import http.client
+import sys
 from typing import IO, Protocol
 
-from h1conform.reference._errors import IncompleteRead, InvalidResponse, LineTooLong, TooManyHeaders
-from h1conform.reference._syntax import OWS, TOKEN
+from ._errors import IncompleteRead, InvalidResponse, TooManyHeaders
+from ._syntax import FIELD_NAME, OWS
 
-# Limits on what a server can make the client hold. http.client uses the same figures (65536,
-# 100) but counts the blank line as a header; here exactly MAX_HEADERS fields are accepted.
+# Limits on what a server can make the client hold, with http.client's figures and names: the
+# package exposes them as `_MAXLINE` and `_MAXHEADERS`, and callers that raise them there
+# (`http.client._MAXHEADERS = 1000`) are honoured, as they are by http.client. Stdlib counts the
+# blank line as a header; here exactly _MAXHEADERS fields are accepted.
 MAX_LINE = 65536  # octets in one status, field or chunk line
 MAX_HEADERS = 100  # field lines in one header or trailer section
 MAX_INTERIM = 100  # 1xx responses before the final one
@@ -29,15 +33,34 @@ class LineReader(Protocol):
     def readline(self, size: int = -1, /) -> bytes: ...
 
 
-def read_line(fp: LineReader, what: str) -> bytes | None:
-    """One line without its terminator; None at EOF. Longer than MAX_LINE: LineTooLong."""
-    line = fp.readline(MAX_LINE + 1)
-    if len(line) > MAX_LINE:
-        raise LineTooLong(what, limit=MAX_LINE)
-    if not line.endswith(b"\n"):
-        if line:  # the connection ended inside the line
-            raise IncompleteRead(line)
-        return None
+def max_line() -> int:
+    """The package's `_MAXLINE`, as the caller may have set it."""
+    return getattr(sys.modules.get(__package__ or ""), "_MAXLINE", MAX_LINE)
+
+
+def max_headers() -> int:
+    """The package's `_MAXHEADERS`, as the caller may have set it."""
+    return getattr(sys.modules.get(__package__ or ""), "_MAXHEADERS", MAX_HEADERS)
+
+
+def line_too_long(what: str, limit: int) -> http.client.LineTooLong:
+    """http.client's LineTooLong, its message naming the limit in force."""
+    error = http.client.LineTooLong(what)
+    error.args = (f"got more than {limit} bytes when reading {what}",)
+    return error
+
+
+def read_raw_line(fp: LineReader, what: str) -> bytes:
+    """One line with its terminator, b"" at EOF (a line cut by EOF has none); LineTooLong beyond the limit."""
+    limit = max_line()
+    line = fp.readline(limit + 1)
+    if len(line) > limit:
+        raise line_too_long(what, limit)
+    return line
+
+
+def strip_terminator(line: bytes, what: str) -> bytes:
+    """A line without its CRLF (or LF); InvalidResponse for a bare CR left in it."""
     # RFC 9112 2.2: the terminator is CRLF, but "a recipient MAY recognize a single LF as a line
     # terminator and ignore any preceding CR".
     line = line[:-2] if line.endswith(b"\r\n") else line[:-1]
@@ -48,16 +71,44 @@ def read_line(fp: LineReader, what: str) -> bytes | None:
     return line
 
 
-def read_fields(fp: LineReader, what: str = "header line") -> list[Field]:
-    """Read a header or trailer section up to and including its blank line."""
-    fields: list[tuple[bytes, bytes]] = []
+def read_line(fp: LineReader, what: str) -> bytes | None:
+    """One line without its terminator; None at EOF, IncompleteRead for a line cut by EOF."""
+    line = read_raw_line(fp, what)
+    if not line.endswith(b"\n"):
+        if line:  # the connection ended inside the line
+            raise IncompleteRead(line)
+        return None
+    return strip_terminator(line, what)
+
+
+def read_fields(fp: LineReader, what: str = "header line") -> tuple[list[Field], bool]:
+    """Read a header or trailer section up to and including its blank line.
+
+    Returns the fields and whether the section was complete: False when the connection ended
+    before the blank line (a line it cut is left out). The lines are counted as they come and
+    parsed once the section is read, so that a flood of lines is TooManyHeaders whatever they hold.
+    """
+    limit = max_headers()
+    lines: list[bytes] = []
+    count = 0
     while True:
-        line = read_line(fp, what)
-        if line is None:
-            # RFC 9112 8: a message whose connection closed before its end is incomplete.
-            raise IncompleteRead(b"")
-        if not line:
-            break
+        line = read_raw_line(fp, what)
+        if not line.endswith(b"\n"):
+            return parse_lines(lines, what), False
+        if line == b"\r\n" or line == b"\n":
+            return parse_lines(lines, what), True
+        if line[0] not in b" \t":  # an obs-fold line continues a field: no field of its own
+            if count == limit:
+                raise TooManyHeaders(f"got more than {limit} headers")
+            count += 1
+        lines.append(line)
+
+
+def parse_lines(lines: list[bytes], what: str) -> list[Field]:
+    """The fields of a section's lines (terminators included), in order."""
+    fields: list[tuple[bytes, bytes]] = []
+    for raw in lines:
+        line = strip_terminator(raw, what)
         if line[0] in b" \t":
             if not fields:
                 # RFC 9112 2.2: whitespace between the start-line and the first field: a
@@ -69,8 +120,6 @@ def read_fields(fp: LineReader, what: str = "header line") -> list[Field]:
             name, value = fields[-1]
             fields[-1] = (name, (value + b" " + line.strip(OWS)).strip(OWS))
             continue
-        if len(fields) == MAX_HEADERS:
-            raise TooManyHeaders(f"got more than {MAX_HEADERS} headers")
         fields.append(_split_field(line))
     return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in fields]
 
@@ -80,9 +129,10 @@ def _split_field(line: bytes) -> tuple[bytes, bytes]:
     name, colon, value = line.partition(b":")
     if not colon:
         raise InvalidResponse(f"field line without a colon: {line[:80]!r}")
-    if not TOKEN.fullmatch(name):
-        # RFC 9112 5.1: "No whitespace is allowed between the field name and colon"; a name is a
-        # token (RFC 9110 5.1). Stdlib silently moves every later header into the body here.
+    if not FIELD_NAME.fullmatch(name):
+        # RFC 9112 5.1: "No whitespace is allowed between the field name and colon"; a name with
+        # whitespace or a non-ASCII octet is refused: stdlib silently moves every later header
+        # into the body there. Other visible characters are kept as stdlib keeps them.
         raise InvalidResponse(f"invalid field name {name[:80]!r}")
     value = value.strip(OWS)
     if b"\x00" in value:
@@ -103,6 +153,10 @@ def build_message(fields: list[Field], message_class: type[HTTPMessage] = HTTPMe
 def parse_headers(fp: IO[bytes], _class: type[HTTPMessage] = HTTPMessage) -> HTTPMessage:
     """Parse a header section from a binary file object (http.client.parse_headers).
 
-    Unlike the stdlib's, this refuses what RFC 9112 does not allow (see read_fields).
+    Unlike the stdlib's, this refuses what RFC 9112 does not allow (see read_fields), and a
+    section that the end of the file cuts short is IncompleteRead.
     """
-    return build_message(read_fields(fp), _class)
+    fields, complete = read_fields(fp)
+    if not complete:
+        raise IncompleteRead(b"")
+    return build_message(fields, _class)

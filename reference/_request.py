@@ -13,8 +13,8 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Protocol, TypeGuard, Union
 from urllib.parse import urlsplit
 
-from h1conform.reference._errors import InvalidURL
-from h1conform.reference._syntax import DIGITS, FIELD_VALUE, FORBIDDEN_IN_REQUEST_LINE, OWS, TOKEN
+from ._errors import InvalidURL
+from ._syntax import CONTROL_IN_METHOD, DIGITS, FIELD_VALUE, FORBIDDEN_IN_REQUEST_LINE, OWS, TOKEN
 
 if TYPE_CHECKING:
     from collections.abc import Buffer  # bytes, bytearray, memoryview, array.array...
@@ -47,23 +47,27 @@ METHODS_EXPECTING_BODY = frozenset({"PATCH", "POST", "PUT"})
 
 def check_method(method: str) -> None:
     """ValueError unless `method` is a token (RFC 9110 9.1: method = token)."""
-    if not (method.isascii() and TOKEN.fullmatch(method.encode("ascii"))):
-        # CVE-2020-26116: a method with CR/LF would inject fields; with SP or DEL it breaks the
-        # request line. Stdlib only refuses \x00-\x1f.
-        raise ValueError(f"method must be a token (RFC 9110 9.1), got {method!r}")
+    if method.isascii() and TOKEN.fullmatch(method.encode("ascii")):
+        return
+    # CVE-2020-26116: a method with CR/LF would inject fields; with SP or DEL it breaks the
+    # request line. Stdlib refuses only \x00-\x1f, with this message, which callers match on.
+    control = CONTROL_IN_METHOD.search(method)
+    if control:
+        raise ValueError(f"method can't contain control characters. {method!r} "
+                         f"(found at least {control.group()!r}); a method is a token (RFC 9110 9.1)")
+    raise ValueError(f"method must be a token (RFC 9110 9.1), got {method!r}")
 
 
-def check_no_ctl(text: str, what: str) -> None:
-    """InvalidURL if `text` holds a CTL, SP or DEL (CVE-2019-9740, CVE-2019-18348)."""
-    found = FORBIDDEN_IN_REQUEST_LINE.search(text.encode("utf-8", "surrogatepass"))
+def check_no_ctl(text: str) -> None:
+    """InvalidURL if `text` (a URL or host) holds a CTL, SP or DEL (CVE-2019-9740, CVE-2019-18348)."""
+    found = FORBIDDEN_IN_REQUEST_LINE.search(text)
     if found:
-        raise InvalidURL(f"{what} can't contain control characters or spaces: {text!r} "
-                         f"(found at least {found.group()!r})")
+        # http.client's message, word for word: callers match on it.
+        raise InvalidURL(f"URL can't contain control characters. {text!r} (found at least {found.group()!r})")
 
 
 def request_target(url: str) -> str:
-    """The request-target to send for `url`, checked."""
-    check_no_ctl(url, "URL")
+    """The request-target to send for `url` (checked by the caller)."""
     # RFC 9112 3.2.1: "If the target URI's path component is empty, the client MUST send "/" as
     # the path within the origin-form of request-target." (stdlib sends "?a=1" as is)
     if not url or url.startswith("?"):

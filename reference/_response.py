@@ -8,17 +8,26 @@ import ssl
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from h1conform.reference._errors import (
+from ._errors import (
     BadStatusLine,
+    IncompleteRead,
     InvalidResponse,
     RemoteDisconnected,
     ResponseNotReady,
     TooManyHeaders,
     UnknownProtocol,
 )
-from h1conform.reference._framing import Body, BufferedFile, ChunkedBody, LengthBody, UntilCloseBody
-from h1conform.reference._headers import MAX_INTERIM, Field, HTTPMessage, build_message, read_fields, read_line
-from h1conform.reference._syntax import DIGITS, HTTP_VERSION, OWS, STATUS_CODE
+from ._framing import Body, BufferedFile, ChunkedBody, CutHeadBody, LengthBody, UntilCloseBody
+from ._headers import (
+    MAX_INTERIM,
+    Field,
+    HTTPMessage,
+    build_message,
+    read_fields,
+    read_raw_line,
+    strip_terminator,
+)
+from ._syntax import DIGITS, HTTP_VERSION, OWS, STATUS_CODE
 
 # Read-ahead of the response's socket file: large enough that many small chunks or lines cost
 # one system call, small enough not to matter per connection.
@@ -43,7 +52,8 @@ class HTTPResponse(io.BufferedIOBase):
 
     def __init__(self, sock: socket.socket, debuglevel: int = 0, method: str | None = None,
                  url: str | None = None) -> None:
-        self.fp: Any = sock.makefile("rb", buffering=READ_BUFFER_SIZE)
+        # Positional, as http.client calls it: socket doubles define makefile(mode, bufsize=None).
+        self.fp: Any = sock.makefile("rb", READ_BUFFER_SIZE)
         self._sock = sock
         self.debuglevel = debuglevel
         self._method = method
@@ -55,6 +65,7 @@ class HTTPResponse(io.BufferedIOBase):
         self.reason: str = _UNKNOWN
         self.will_close: bool | str = _UNKNOWN
         self._body: Body | None = None  # None until begin(), and for a response without content
+        self._head_cut = False  # the connection ended inside the head (RFC 9112 8: incomplete)
         # Set by the connection when it sent another request before this body was read: the octets
         # after this message are then that request's response, not stray data.
         self.another_response_follows = False
@@ -79,25 +90,39 @@ class HTTPResponse(io.BufferedIOBase):
             # for HTTP/1.1: the connection then speaks another protocol.
             if not (100 <= status < 200) or status == 101:
                 break
-            fields = read_fields(self.fp)
+            fields, complete = read_fields(self.fp)
             self._debug_fields(fields)
+            if not complete:
+                raise IncompleteRead(b"")  # the connection ended before the final response
         else:
             raise TooManyHeaders(f"got more than {MAX_INTERIM} interim responses")
         self.version, self.status, self.reason = version, status, reason
-        fields = read_fields(self.fp)
+        fields, complete = read_fields(self.fp)
         self._debug_fields(fields)
         self.headers = self.msg = build_message(fields)
+        if not complete:
+            # RFC 9112 8: the connection ended inside the head. The status and the fields that
+            # arrived are the response (a server may answer 401 and close while the request is
+            # still being sent), but the message is incomplete, and reading it says so.
+            self._body, self.will_close, self._head_cut = CutHeadBody(), True, True
+            return
         self._body, framing_closes = self._choose_body()
-        self.will_close = framing_closes or self._connection_closes() or status == 101
-        if self._body is None:
+        # After a 101, or a 2xx to CONNECT, the connection is no longer HTTP's: the response keeps
+        # the socket open for the caller (fileno()) until it is closed, and it is never reused.
+        handed_over = status == 101 or (self._method == "CONNECT" and 200 <= status < 300)
+        self.will_close = framing_closes or handed_over or self._connection_closes()
+        if self._body is None and not handed_over:
             self._finish()
 
     def _read_status(self) -> tuple[int, int, str]:
-        line = read_line(self.fp, "status line")
-        if line is None:
+        raw = read_raw_line(self.fp, "status line")
+        if not raw:
             raise RemoteDisconnected("Remote end closed connection without response")
         if self.debuglevel > 0:
-            print("reply:", repr(line.decode("latin-1") + "\r\n"))
+            print("reply:", repr(raw.decode("latin-1")))
+        # A line that the end of the connection cut is parsed as it is (the head is then found
+        # incomplete); one that is no status line is BadStatusLine either way.
+        line = strip_terminator(raw if raw.endswith(b"\n") else raw + b"\n", "status line")
         # status-line = HTTP-version SP status-code SP [ reason-phrase ]  (RFC 9112 4)
         version, _, rest = line.partition(b" ")
         code, _, reason = rest.partition(b" ")
@@ -204,14 +229,21 @@ class HTTPResponse(io.BufferedIOBase):
         the client "MUST NOT consider that data to be a valid response" and SHOULD close the
         connection; dropping them silently would let them prefix the next response instead.
         """
-        if self.will_close is False and not self.another_response_follows and self._has_stray_octets():
+        body = self._body
+        if isinstance(body, ChunkedBody) and body.trailers_cut:
+            self._abort()
+        elif self.will_close is False and not self.another_response_follows and self._has_stray_octets():
             self._abort()
         else:
             self._close_conn()
 
     def _has_stray_octets(self) -> bool:
-        # Look at what the file has buffered, or what one non-blocking read finds.
-        timeout = self._sock.gettimeout()
+        # Look at what the file has buffered, or what one non-blocking read finds. A socket double
+        # or a file without peek() cannot be looked at without blocking: the check steps aside.
+        gettimeout = getattr(self._sock, "gettimeout", None)
+        if gettimeout is None or not hasattr(self.fp, "peek"):
+            return False
+        timeout = gettimeout()
         try:
             self._sock.settimeout(0)
             return bool(self.fp.peek(1))
@@ -232,8 +264,8 @@ class HTTPResponse(io.BufferedIOBase):
         self.will_close = True
         try:
             self._sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass  # already closed or reset: the aim is reached
+        except (OSError, AttributeError):
+            pass  # already closed or reset, or a socket double without shutdown()
         self._close_conn()
 
     def _reading(self, action: Callable[[BufferedFile, Body], T], at_end: T) -> T:
@@ -272,7 +304,8 @@ class HTTPResponse(io.BufferedIOBase):
 
     def readline(self, limit: int | None = -1) -> bytes:
         """Read one line of the body (up to `limit` octets)."""
-        return super().readline(-1 if limit is None else limit)
+        size = -1 if limit is None or limit < 0 else limit
+        return self._reading(lambda fp, body: body.readline(fp, size), b"")
 
     def readable(self) -> bool:
         return True

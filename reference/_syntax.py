@@ -12,14 +12,23 @@ import re
 #           / DIGIT / ALPHA
 TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
+# What the reference accepts as a received field name: RFC 9110 5.1 says `field-name = token`, but
+# like http.client it keeps names of other visible characters (`X@A`, and the empty name of a line
+# that starts with a colon): they cannot change how the message is framed. Whitespace (RFC 9112
+# 5.1: "No whitespace is allowed between the field name and colon"), CTLs and obs-text are refused.
+FIELD_NAME = re.compile(rb"[\x21-\x7e]*")
+
 # RFC 9110 5.5:  field-value = *field-content
 #   field-content = field-vchar [ 1*( SP / HTAB / field-vchar ) field-vchar ]
 #   field-vchar = VCHAR / obs-text ;  obs-text = %x80-FF
 FIELD_VALUE = re.compile(rb"(?:[\x21-\x7e\x80-\xff](?:[\t \x21-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?)?")
 
 # What may never appear in a request line element (method, target) or Host: CTLs, SP and DEL.
-# RFC 9112 3: request-line = method SP request-target SP HTTP-version
-FORBIDDEN_IN_REQUEST_LINE = re.compile(rb"[\x00-\x20\x7f]")
+# RFC 9112 3: request-line = method SP request-target SP HTTP-version. Matched on the caller's str.
+FORBIDDEN_IN_REQUEST_LINE = re.compile(r"[\x00-\x20\x7f]")
+
+# The part of what a method may not hold that http.client also refuses (the C0 controls).
+CONTROL_IN_METHOD = re.compile(r"[\x00-\x1f]")
 
 # RFC 9112 2.3:  HTTP-version = HTTP-name "/" DIGIT "." DIGIT ;  HTTP-name = %s"HTTP"
 HTTP_VERSION = re.compile(rb"HTTP/([0-9])\.([0-9])")

@@ -37,7 +37,7 @@ from typing import Any
 import pytest
 
 STDLIB = http.client
-REFERENCE_MODULE = "reference"
+REFERENCE_MODULE = "h1conform.reference"
 
 # Public module names that http.client documents and exposes but leaves out of its __all__.
 EXTRA_NAMES = ("HTTP_PORT", "HTTPS_PORT", "HTTPMessage", "parse_headers")

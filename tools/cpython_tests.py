@@ -26,6 +26,7 @@ crashed or hung).
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import re
@@ -48,6 +49,7 @@ TARGET = 95.0  # percent of the tests that run which must pass (issue 14)
 # The heading of the section of CHOICES.md whose table excuses test_httplib failures.
 SECTION = "## CPython's test_httplib"
 
+MESSAGE_LIMIT = 500  # characters of a failure's message that are reported
 OUTCOMES = ("passed", "failed", "errors", "skipped")
 
 
@@ -230,13 +232,11 @@ def main(argv: Sequence[str] | None = None,
 def child(impl: str, module_name: str, out: Path) -> int:
     """Install `impl` as http.client, import and run `module_name`, write the outcomes to `out`."""
     import http
-    import importlib
 
     if impl == "reference":
-        from h1conform import reference as implementation
-
-        sys.modules["http.client"] = implementation  # type: ignore[assignment]
-        http.client = implementation  # type: ignore[assignment]
+        implementation = importlib.import_module("h1conform.reference")
+        sys.modules["http.client"] = implementation
+        setattr(http, "client", implementation)  # what `from http import client` reads  # noqa: B010
     _deny_network()
     module = importlib.import_module(module_name)
     client = getattr(module, "client", None)
@@ -260,11 +260,11 @@ def child(impl: str, module_name: str, out: Path) -> int:
 def _deny_network() -> None:
     """Enable every regrtest resource but the network (unittest alone would enable all)."""
     try:
-        from test import support
-        from test.libregrtest.utils import ALL_RESOURCES
+        support = importlib.import_module("test.support")
+        resources = importlib.import_module("test.libregrtest.utils").ALL_RESOURCES
     except ImportError:  # an interpreter without its test package: the import of the module says so
         return
-    support.use_resources = [name for name in ALL_RESOURCES if name not in ("network", "urlfetch")]
+    setattr(support, "use_resources", [name for name in resources if name not in ("network", "urlfetch")])  # noqa: B010
 
 
 def _test_name(test: object) -> str:
@@ -292,7 +292,7 @@ class OutcomeResult(unittest.TestResult):
             self.outcomes[name] = outcome
             if err is not None:
                 lines = "".join(traceback.format_exception_only(err[0], err[1])).strip().splitlines()
-                self.messages[name] = lines[-1][:300] if lines else err[0].__name__
+                self.messages[name] = " | ".join(line.strip() for line in lines)[:MESSAGE_LIMIT]
 
     def addSuccess(self, test: unittest.TestCase) -> None:  # noqa: N802 (unittest's names)
         self._record(test, "passed")
