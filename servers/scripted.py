@@ -86,6 +86,7 @@ class ScriptedServer:
         try:
             self._listener.bind((host, 0))
             self._listener.listen(16)
+            self._listener.setblocking(False)
         except OSError:
             self._close_sockets()
             raise
@@ -150,6 +151,21 @@ class ScriptedServer:
         with self._accepted:
             return self._accepted.wait_for(lambda: len(self.connections) >= count, timeout)
 
+    def connections_opened(self, timeout: float = DEFAULT_JOIN_DEADLINE) -> int | None:
+        """How many connections the client has opened by now, whether or not the server's thread has
+        accepted them yet: it waits (at most `timeout` seconds; None if that runs out) until the
+        thread has accepted every connection the kernel holds, then counts. Unlike a bounded
+        wait_connections(), the answer does not depend on how soon that thread runs.
+        """
+        deadline = time.monotonic() + timeout
+        with self._accepted:
+            while True:
+                pending, _, _ = select.select([self._listener], [], [], 0)
+                if not pending:
+                    return len(self.connections)
+                if not self._accepted.wait(max(0.0, deadline - time.monotonic())):
+                    return None
+
     def wait_idle(self, timeout: float = DEFAULT_JOIN_DEADLINE) -> bool:
         """Wait at most `timeout` seconds in all for every accepted connection to end its script."""
         deadline = time.monotonic() + timeout
@@ -209,9 +225,14 @@ class ScriptedServer:
                 readable, _, _ = select.select([self._listener, self._wake_reader], [], [])
                 if self._wake_reader in readable:
                     return
-                sock, peer = self._listener.accept()
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                # Accepted and recorded under the lock: connections_opened() never sees a
+                # connection that is out of the kernel's queue and not yet in `connections`.
                 with self._lock:
+                    try:
+                        sock, peer = self._listener.accept()
+                    except BlockingIOError:  # the client gave up the connection before it was accepted
+                        continue
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                     index = len(self.connections)
                     script = self._scripts[index] if index < len(self._scripts) else None
                     optional = index < len(self._optional) and self._optional[index]

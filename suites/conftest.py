@@ -1,9 +1,9 @@
 """Hypothesis settings profiles for the property scenarios (suites/test_properties.py).
 
 "fast" (the default) keeps a run short; HYPOTHESIS_PROFILE=thorough runs 500 examples per property
-(give it time: --scenario-timeout=0 or a larger value). Both are derandomized, so every run tries
+(the scenario deadline times each example on its own). Both are derandomized, so every run tries
 the same examples and a failure reproduces, keep no example database, and skip the explain phase
-(seconds per failure, which the per-scenario deadline cannot afford).
+(seconds per failure, spent on Hypothesis's own work, that keep a run long for nothing).
 """
 
 import os

@@ -24,11 +24,11 @@ import pytest
 
 from h1conform.servers import close, expect_request, respond, send, stall
 from h1conform.suites.harness import API, API_LEVEL, MUST, WIRE, expect_response, scenario, variant
+from h1conform.suites.harness.waiting import client_closed, connections_opened
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 FIRST = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst"
 SECOND = b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond"
-CLOSE_WAIT = 2.0
 
 STATE_REFS = ["http.client.CannotSendRequest", "http.client.CannotSendHeader", "http.client.ResponseNotReady",
               "http.client.HTTPConnection.putrequest", "http.client.HTTPConnection.putheader",
@@ -117,7 +117,7 @@ def test_out_of_order_calls(server, client, setup, bad_call, error, then, target
     for step in then:
         step(conn)
     conn.close()
-    assert server.connection(0).wait_client_close(CLOSE_WAIT)
+    assert client_closed(server.connection(0)), "close() closes the connection"
     got = [request.target for request in server.requests]
     assert got == targets, (
         f"the out-of-order call raises {error} and sends nothing, and the request in progress is unharmed: "
@@ -143,7 +143,7 @@ def test_not_connected(server, client, how):
         conn.connect()
         conn.request("GET", "/explicit")
         assert read_all(conn) == b"ok", "a connection opened with connect() carries the request"
-        assert server.wait_connections(1) and len(server.connections) == 1
+        assert connections_opened(server) == 1
         if how == "control-connect-first":
             return
         conn.close()
@@ -154,7 +154,7 @@ def test_not_connected(server, client, how):
             conn.request("GET", "/not-sent")
     assert isinstance(client.module.NotConnected(), client.module.HTTPException)
     expected = 1 if how == "after-close" else 0
-    assert not server.wait_connections(expected + 1, 0.05) or len(server.connections) == expected, (
+    assert connections_opened(server, at_least=expected + 1) == expected, (
         f"with auto_open = 0 a closed connection is not reopened: the client opened {len(server.connections)} "
         f"connection(s), expected {expected}")
     # close() starts afresh: connect() then a request works.
@@ -174,7 +174,7 @@ def test_explicit_connect(server, client, requests):
     server.add_connection(*(respond(OK) for _ in range(requests)))
     conn = client.connect(server)
     conn.connect()
-    assert server.wait_connections(1), "connect() opens the TCP connection at once"
+    assert connections_opened(server) == 1, "connect() opens the TCP connection at once"
     assert server.connection(0).received == b"", "connect() sends nothing (no tunnel was set)"
     for number in range(requests):
         conn.request("GET", f"/{number}")
@@ -211,7 +211,7 @@ def test_close_with_open_response(server, client, response, response_survives):
         assert first.read() == b"first", (
             "a response that ends the connection keeps reading after HTTPConnection.close()")
     else:
-        assert server.connection(0).wait_client_close(CLOSE_WAIT), "close() closes the connection's socket"
+        assert client_closed(server.connection(0)), "close() closes the connection's socket"
         assert first.isclosed() and first.closed, "close() also closes the response still being read"
         assert first.read() == b"", "a closed response reads as empty"
     # close() does not end the HTTPConnection: the next request opens a new connection.
@@ -317,8 +317,7 @@ def test_connection_after_error(server, client, script, error):
         stale = [request.target for request in server.connection(0).requests]
         if error is not None:
             # Where the server did not close the failed connection, the client must have closed it.
-            closed = error in ("RemoteDisconnected", "IncompleteRead") or server.connection(0).wait_client_close(
-                CLOSE_WAIT)
+            closed = error in ("RemoteDisconnected", "IncompleteRead") or client_closed(server.connection(0))
             assert closed and b"/2" not in stale, (
                 f"after {error} the failed connection is closed and the next request goes on a new one; the "
                 f"first connection carried {stale}")

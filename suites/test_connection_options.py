@@ -14,11 +14,11 @@ import pytest
 
 from h1conform.servers import expect_request, half_close, respond, send
 from h1conform.suites.harness import API, MUST, WIRE, expect_response, scenario, variant
+from h1conform.suites.harness.waiting import client_closed
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
 FIRST = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst"
 SECOND = b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond"
-CLIENT_CLOSE_WAIT = 2.0  # bounded wait for the client to close a connection it must give up
 
 CLOSE_RULE = ("RFC 9112 9.6: a client that sends a 'close' connection option MUST NOT send further requests "
               "on that connection and MUST close it after reading the response")
@@ -40,7 +40,7 @@ def _script_close(server, caller_close: bool) -> None:
 
 def _check_close(server, caller_close: bool, outcome_text: str) -> None:
     if caller_close:
-        closed = server.connection(0).wait_client_close(CLIENT_CLOSE_WAIT)
+        closed = client_closed(server.connection(0))  # asked once the second request is over
         sent_again = server.connection(0).unparsed
         assert not sent_again, (f"{CLOSE_RULE}; it sent {sent_again[:80]!r} on the first connection "
                                 f"(second request: {outcome_text})")

@@ -29,9 +29,9 @@ from h1conform.suites.harness import (
     variant,
 )
 from h1conform.suites.harness.wire import FEATURE_PERSISTENT
+from h1conform.suites.harness.waiting import client_closed, harness_wait
 
 SECOND = b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond"
-CLIENT_CLOSE_WAIT = 1.0  # bounded wait for the client to close a connection it must give up
 
 
 def _signal(event: threading.Event):
@@ -52,9 +52,9 @@ def _server_ends_idle(how: str) -> tuple[list, threading.Event]:
 
 
 def _wait_ended(server, how: str, done: threading.Event) -> None:
-    assert done.wait(CLIENT_CLOSE_WAIT), "harness: the server script did not reach the close"
+    harness_wait(done.wait, "the server script did not reach the close")
     if how == "close":
-        assert server.connection(0).wait_finished(CLIENT_CLOSE_WAIT), "harness: the server did not close"
+        harness_wait(server.connection(0).wait_finished, "the server did not close")
 
 
 # -- keep-alive -------------------------------------------------------------------------------------
@@ -144,9 +144,9 @@ def test_close_option(server, wire, first, persists, delivery):
         one = expect_response(session.request("GET", server.url("/1")))
         outcome = session.request("GET", server.url("/2"))
         if not persists:
-            # Wait (bounded) for the client to give the first connection up, so that anything it
-            # sent there is recorded before looking.
-            gave_up = server.connection(0).wait_client_close(CLIENT_CLOSE_WAIT)
+            # Has the client given the first connection up (asked now: the second request is over)?
+            # If it has, everything it sent there is recorded.
+            gave_up = client_closed(server.connection(0))
             sent_again = server.connection(0).unparsed
             assert not sent_again, (
                 "RFC 9112 9.6 / 9.3: after a response with a 'close' connection option, or an HTTP/1.0 response "
@@ -205,6 +205,7 @@ def test_idle_connection_closed_by_server(server, wire, method, how):
         expect_response(session.request("GET", server.url("/1")))
         _wait_ended(server, how, done)
         outcome = session.request(method, server.url("/2"), body=b"data" if method == "POST" else None)
+    client_closed(server.connection(0))  # the session is closed: then all it sent there is recorded
     sent_on_dead = bool(server.connection(0).unparsed) if how == "half-close" else None
     retried = len(server.connections) > 1 and bool(server.connection(1).requests)
     if isinstance(outcome, Failure):

@@ -56,7 +56,9 @@ def test_read_timeout(server, client, where):
     with pytest.raises(TimeoutError):
         read_all(conn)
     elapsed = time.monotonic() - started
-    assert SHORT * 0.5 <= elapsed < SHORT + 2.0, (
+    # A loaded machine only makes the wait longer, so the upper bound is generous; a client blind to
+    # the timeout never returns, and the scenario deadline ends it.
+    assert SHORT * 0.5 <= elapsed < SHORT + 4.0, (
         f"the read times out after about timeout={SHORT} s of silence; it took {elapsed:.2f} s")
 
 
@@ -64,14 +66,15 @@ def test_read_timeout(server, client, where):
           level=API_LEVEL, profile=API)
 @pytest.mark.parametrize("timeout, times_out", [
     pytest.param("default", True, id="socket-default-applies"),
-    pytest.param(3.0, False, id="explicit-timeout-wins"),
+    pytest.param(30.0, False, id="explicit-timeout-wins"),
     pytest.param(None, False, id="explicit-none-blocks"),
 ])
 def test_default_timeout(server, client, timeout, times_out):
     # Without a timeout argument, the connection uses socket.getdefaulttimeout() as it is when the
     # connection is made; an explicit timeout (None: blocking) overrides it. The server answers
-    # after a pause longer than the default timeout.
-    server.add_connection(expect_request(), pause(SHORT * 4), send(OK))
+    # after a pause longer than the default timeout, or, where the default applies, never: a client
+    # that times out cannot be overtaken by the answer on a loaded machine.
+    server.add_connection(expect_request(), *([stall()] if times_out else [pause(SHORT * 4), send(OK)]))
     kwargs = {} if timeout == "default" else {"timeout": timeout}
     conn = client.track(client.module.HTTPConnection(server.host, server.port, **kwargs))
     previous = socket.getdefaulttimeout()

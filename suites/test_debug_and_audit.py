@@ -12,6 +12,7 @@ import pytest
 
 from h1conform.servers import respond
 from h1conform.suites.harness import API, API_LEVEL, scenario, variant
+from h1conform.suites.harness.waiting import harness_wait
 
 RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Debug-Probe: probe-value\r\n\r\nhello"
 
@@ -162,7 +163,8 @@ def test_send_type(server, client, data, error):
         assert "bytes-like" in str(raised.value), (
             f"send() of a {type(data).__name__} raises TypeError naming what it accepts; got {raised.value!r}")
     conn.close()
-    assert server.wait_connections(1) and server.connection(0).wait_finished(2.0), "the server saw the connection end"
+    harness_wait(lambda bound: server.wait_connections(1, bound), "the server did not accept the connection")
+    harness_wait(server.connection(0).wait_finished, "the server did not see the connection end")
     received = bytes(server.connection(0).received)
     if error is None:
         assert received == b"x", f"send() sends a bytes-like object as it is; the server received {received!r}"

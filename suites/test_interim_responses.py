@@ -35,6 +35,7 @@ from h1conform.suites.harness import (
     scenario,
     variant,
 )
+from h1conform.suites.harness.waiting import harness_wait
 
 PROTOCOL = ErrorKind.PROTOCOL
 FINAL = b"HTTP/1.1 200 OK\r\nX-Final: yes\r\nContent-Length: 5\r\n\r\nfinal"
@@ -209,9 +210,6 @@ def test_switching_protocols(server, client, raw, status, content, delivery):
 
 FIRST = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst"
 SECOND = b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond"
-HANDSHAKE_TIMEOUT = 3.0  # bounds each wait between the test and the server thread
-
-
 
 
 @scenario("response.interim.after-final", refs=["RFC9112-9.2-p3-s1", "RFC9112-6.3-p8-s2"], level=MUST,
@@ -232,7 +230,8 @@ def test_interim_after_final(server, wire, stray, delivery):
     # second request only once the 1xx is on its way.
     first_read, stray_sent = threading.Event(), threading.Event()
     server.add_connection(expect_request(), send(FIRST, delivery),
-                          call(lambda conn: first_read.wait(HANDSHAKE_TIMEOUT)), send(stray, delivery),
+                          call(lambda conn: harness_wait(first_read.wait, "the test did not let the server go on")),
+                          send(stray, delivery),
                           call(lambda conn: stray_sent.set()), respond_if_sent(SECOND))
     server.add_connection(respond(SECOND), optional=True)
     with wire.session() as session:
@@ -240,7 +239,7 @@ def test_interim_after_final(server, wire, stray, delivery):
             first = expect_response(session.request("GET", server.url("/first")))
         finally:
             first_read.set()
-        assert stray_sent.wait(HANDSHAKE_TIMEOUT), "the server did not send the 1xx"
+        harness_wait(stray_sent.wait, "the server did not send the 1xx")
         second = expect_response(session.request("GET", server.url("/second")))
     assert first.body == b"first", f"the first response's body is its 5 octets, got {first.body!r}"
     assert (second.status, second.body) == (200, b"second"), (

@@ -14,8 +14,8 @@ Each property builds its messages from the grammar it relies on:
 Function-scoped fixtures are not reset between Hypothesis examples, so every example starts its own
 scripted server (`make_server()`) and closes it, and its own connection. The examples are
 derandomized (suites/conftest.py): a run always tries the same ones, and a failure reproduces with
-the shrunk counterexample Hypothesis prints. HYPOTHESIS_PROFILE=thorough tries 500 per property
-(with --scenario-timeout=0: the deadline covers all the examples of a scenario).
+the shrunk counterexample Hypothesis prints. HYPOTHESIS_PROFILE=thorough tries 500 per property; the
+scenario deadline applies to each example on its own, so a property may take as long as its examples.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ import pytest
 
 from h1conform.servers import expect_request, respond, send
 from h1conform.suites.harness import API, API_LEVEL, MUST, WIRE, expect_response, scenario
+from h1conform.suites.harness.waiting import client_closed
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
 
@@ -47,7 +48,7 @@ def finish(conn, server):
     conn.getresponse().read()
     conn.close()
     record = server.connection(0)
-    assert record.wait_client_close(1.0), "the client closed its connection"
+    assert client_closed(record), "the client closed its connection"
     return record
 
 

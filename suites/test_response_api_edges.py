@@ -13,6 +13,7 @@ import pytest
 
 from h1conform.servers import close, expect_request, respond, send
 from h1conform.suites.harness import API, API_LEVEL, scenario
+from h1conform.suites.harness.waiting import harness_wait
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 SECOND = b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond"
@@ -119,7 +120,7 @@ def test_headers_before_begin(server, client, call):
     server.add_connection()
     conn = client.connect(server)
     conn.connect()
-    assert server.wait_connections(1)
+    harness_wait(lambda bound: server.wait_connections(1, bound), "the server did not accept the connection")
     response = client.track(client.module.HTTPResponse(conn.sock))
     with pytest.raises(client.module.ResponseNotReady):
         if call == "getheader":

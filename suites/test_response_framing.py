@@ -39,6 +39,7 @@ from h1conform.suites.harness import (
     variant,
 )
 from h1conform.suites.harness.messages import chunked_body
+from h1conform.suites.harness.waiting import client_closed
 
 PROTOCOL, INCOMPLETE = ErrorKind.PROTOCOL, ErrorKind.INCOMPLETE
 
@@ -561,7 +562,7 @@ def test_te_http10(server, wire, head, delivery):
     server.add_connection(expect_request(), send(raw, delivery), half_close())
     with wire.session() as session:
         outcome = session.request("GET", server.url("/"))
-        closed = server.connection(0).wait_client_close(1.0)
+        closed = client_closed(server.connection(0))  # asked once the request is over
     if isinstance(outcome, Response):
         # decoded, or (framing distrusted) read until the server's close
         allowed = (b"hello world", chunked) if chunked else (b"hello world",)

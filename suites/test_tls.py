@@ -46,10 +46,10 @@ from h1conform.suites.harness import (
 )
 from h1conform.suites.harness.api_adapter import ssl_context
 from h1conform.suites.harness.fixtures import CLIENT_TIMEOUT
+from h1conform.suites.harness.waiting import client_closed, harness_wait
 from h1conform.suites.harness.wire import FEATURE_CLIENT_CERT, FEATURE_PERSISTENT, FEATURE_TLS
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
-CLOSE_WAIT = 2.0  # bounded wait for the server to see the client's close
 HTTPS_DOC = "http.client.HTTPSConnection"
 
 
@@ -70,11 +70,11 @@ def _url(host, server, path="/"):
 
 def _nothing_sent(server, rule):
     """After a refused handshake: no HTTP byte reached the server (RFC 9110 4.2.2: secured *before*
-    being communicated). Waiting for the server to see the handshake end and the client close also
-    keeps the test from ending while the server still reads the client's alert."""
+    being communicated). Waiting for the server to see the handshake end (the client's alert or
+    close, already sent) also keeps the test from ending while the server still reads the alert."""
     for record in server.connections:
-        record.tls.wait_handshake(CLOSE_WAIT)
-        record.wait_client_close(CLOSE_WAIT)
+        harness_wait(record.tls.wait_handshake, f"the server did not end the handshake of connection {record.index}")
+        client_closed(record)
         assert not record.received, f"{rule}; yet the server received {bytes(record.received)!r}"
 
 
@@ -222,7 +222,8 @@ def test_client_certificate_api(make_tls_server, client, tls_pki, tls_ca_file, p
         conn.request("GET", "/")
         conn.getresponse()
         raise AssertionError("the server refused the client's certificate, yet a response was read")
-    assert server.connection(0).tls.wait_handshake(CLOSE_WAIT) and server.connection(0).tls.handshake == "failed"
+    harness_wait(server.connection(0).tls.wait_handshake, "the server did not end the handshake")
+    assert server.connection(0).tls.handshake == "failed"
 
 
 @scenario("tls.client-certificate", refs=["RFC9110-4.3.3-p7-s1"], level=MAY, profile=WIRE,
@@ -237,7 +238,7 @@ def test_client_certificate(make_tls_server, wire, tls_ca_file, tls_client_cert_
         assert expect_response(outcome).body == b"ok", "the configured client certificate is presented"
     else:
         expect_failure(outcome, ErrorKind.TLS, ErrorKind.CLOSED)
-        assert server.connection(0).tls.wait_handshake(CLOSE_WAIT)
+        harness_wait(server.connection(0).tls.wait_handshake, "the server did not end the handshake")
 
 
 # -- what the ClientHello offers: SNI and ALPN ---------------------------------------------------------------------
@@ -282,7 +283,7 @@ def test_alpn_default_context(tls_server, client):
     conn = _https(client, "localhost", tls_server, None)
     with pytest.raises(ssl.SSLError):
         conn.request("GET", "/")
-    assert tls_server.connection(0).tls.wait_handshake(CLOSE_WAIT)
+    harness_wait(tls_server.connection(0).tls.wait_handshake, "the server did not end the handshake")
     offered = tls_server.connection(0).tls.alpn_offered
     assert offered == ("http/1.1",), f"the default context offers ALPN http/1.1; it offered {offered}"
 
@@ -409,7 +410,7 @@ CLIENT_CLOSE_RULE = "RFC 9112 9.8: clients MUST send a closure alert (close_noti
 
 def _assert_close_notify(server):
     record = server.connection(0)
-    assert record.wait_client_close(CLOSE_WAIT), "the client did not close the connection"
+    assert client_closed(record), "the client did not close the connection"
     notified = record.tls.close_notify_received
     assert notified, f"{CLIENT_CLOSE_RULE}; the server saw: {'; '.join(record.events)}"
 

@@ -45,12 +45,12 @@ from h1conform.suites.harness import (
     variant,
 )
 from h1conform.suites.harness.fixtures import CLIENT_TIMEOUT
+from h1conform.suites.harness.waiting import client_closed, harness_wait
 from h1conform.suites.harness.wire import FEATURE_PERSISTENT, FEATURE_PROXY, FEATURE_TLS, FEATURE_TUNNEL
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 DENIED = proxy_auth_required(body=b"denied")
 CHALLENGE = 'Basic realm="scripted proxy"'
-CLOSE_WAIT = 2.0  # bounded wait for the server to see the client's close
 CREDENTIALS = "Basic dXNlcjpzZWNyZXQ="  # user:secret
 
 SET_TUNNEL = "http.client.HTTPConnection.set_tunnel"
@@ -222,6 +222,15 @@ def test_connect_headers_copied(proxy, client):
 # =====================================================================================================
 
 
+def _tunnel_closed(to_proxy, at_origin) -> bool:
+    """Whether the client closed the tunnel, its connection to the proxy (asked now, of the kernel);
+    if it did, the proxy then closes the origin's side, which is waited for: the origin's record is whole."""
+    if not client_closed(to_proxy):
+        return False
+    harness_wait(at_origin.wait_client_close, "the proxy did not close the origin's side of a closed tunnel")
+    return True
+
+
 def _injected(received: bytes) -> bool:
     return any(line.strip(b"\r\t ").lower().startswith(b"injected:") for line in received.split(b"\n"))
 
@@ -232,7 +241,7 @@ def _deny_whatever_arrives(conn) -> None:
     Unlike expect_connect(), it accepts nothing at all: a client that refuses the tunnel after
     opening the connection sends nothing, and a malformed head is recorded, not judged."""
     while b"\r\n\r\n" not in conn.record.received:
-        if not conn.receive(CLOSE_WAIT):
+        if not conn.receive(conn.timeout):  # the test closes the client: this ends
             return
     conn.send(DENIED)
     conn.close()
@@ -263,7 +272,7 @@ def test_tunnel_injection(proxy, client, host, port, headers, refused):
     except OSError:
         pass  # the proxy's 407: the CONNECT request was sent
     conn.close()
-    assert proxy.wait_idle(CLOSE_WAIT)
+    harness_wait(proxy.wait_idle, "the proxy's script did not end after the client's close")
     received = b"".join(bytes(record.received) for record in proxy.connections)
     if not refused:
         assert refusal is None and request_line(received).startswith(b"CONNECT origin.example:8080 HTTP/1."), (
@@ -321,7 +330,7 @@ def test_reply_refused(proxy, client, reply, code):
     conn.set_tunnel("origin.example", 8080)
     with pytest.raises(OSError):
         conn.connect()
-    assert proxy.connection(0).wait_client_close(CLOSE_WAIT), (
+    assert client_closed(proxy.connection(0)), (
         "after a refused CONNECT the client closes the connection to the proxy (nothing more can be sent on it)")
 
 
@@ -351,7 +360,7 @@ def test_failure_no_half_tunnel(proxy, client, reply):
         except (OSError, client.module.HTTPException) as exc:
             outcomes.append(f"{type(exc).__name__}: {exc}")
     conn.close()
-    assert proxy.connection(0).wait_client_close(CLOSE_WAIT)
+    assert client_closed(proxy.connection(0)), "close() closes the connection to the proxy"
     stray = proxy.connection(0).unparsed
     assert not stray, (
         "RFC 9112 3.2.2: a request to a proxy MUST use the absolute-form; a request sent on a connection whose "
@@ -538,8 +547,7 @@ def test_tunnel_close(proxy, server, client):
     conn.request("GET", "/one")
     assert conn.getresponse().read() == b"ok"
     conn.close()
-    assert proxy.connection(0).wait_client_close(CLOSE_WAIT), "close() closes the connection to the proxy"
-    assert server.connection(0).wait_client_close(CLOSE_WAIT), "and so the tunnel to the origin"
+    assert _tunnel_closed(proxy.connection(0), server.connection(0)), "close() closes the connection to the proxy"
     conn.request("GET", "/two")
     assert conn.getresponse().read() == b"ok"
     assert [r.method for r in proxy.requests] == [b"CONNECT", b"CONNECT"], (
@@ -563,7 +571,7 @@ def test_tunnel_closed_by_origin(proxy, make_server, client):
         conn.request("GET", path)
         bodies.append(conn.getresponse().read())
     assert bodies == [b"ok", b"ok"]
-    assert first.connection(0).wait_client_close(CLOSE_WAIT) and len(first.requests) == 1, (
+    assert _tunnel_closed(proxy.connection(0), first.connection(0)) and len(first.requests) == 1, (
         "RFC 9112 9.6: a client that receives a 'close' connection option MUST cease sending requests on that "
         "connection and close it; through a tunnel that connection is the tunnel, so the next request needs a "
         f"new one; the first origin received {[request_line(r.raw) for r in first.requests]}")
@@ -577,7 +585,7 @@ def test_set_tunnel_after_connect(proxy, client):
     proxy.add_connection(stall())
     conn = client.connect(proxy)
     conn.connect()
-    assert proxy.wait_connections(1)
+    harness_wait(lambda bound: proxy.wait_connections(1, bound), "the proxy did not accept the client's connection")
     with pytest.raises(RuntimeError):
         conn.set_tunnel("origin.example", 8080)
     conn.close()
@@ -617,7 +625,8 @@ def test_https_verify_origin_name(proxy, make_tls_server, tls_ca_file, client, k
         body = conn.getresponse().read()
     except ssl.SSLError as exc:
         conn.close()
-        origin.wait_idle(CLOSE_WAIT)
+        client_closed(proxy.connection(0))  # then the proxy closes the origin's side: its record is whole
+        harness_wait(origin.wait_idle, "the origin's script did not end after the client closed the tunnel")
         assert not accepted, (
             "RFC 9110 4.3.4: through a tunnel the certificate is checked against the origin's name (the tunnel "
             f"host, 'localhost'), which this certificate ({kind}) carries; the client refused it: {exc}")

@@ -946,3 +946,55 @@ def test_respond_if_sent(sends_again: bool) -> None:
                 assert recv_exactly(sock, len(response(b"two"))) == response(b"two")
         assert server.connection(0).wait_finished(TIMEOUT)
     assert [request.target for request in server.requests] == [b"/", b"/2"][: 2 if sends_again else 1]
+
+
+# -- what the scenario deadline and the harness's checks read -------------------------------------------
+
+
+def _until(done: Callable[[], bool]) -> bool:
+    """Poll (bounded) for kernel state that no event announces: a packet's arrival."""
+    end = time.monotonic() + TIMEOUT
+    while not done():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+def test_progress_says_when_and_what_moved_last() -> None:
+    with ScriptedServer() as server:
+        server.add_connection(expect_request(), send(response()))
+        with connect(server) as sock:
+            assert server.wait_connections(1)
+            record = server.connection(0)
+            accepted_at = record.progress_at
+            assert record.last_moved == "accepted"
+            sock.sendall(get())
+            recv_exactly(sock, len(response()))
+            assert _until(lambda: record.last_moved == "sent"), "recorded by the thread once send() returned"
+            assert record.progress_at > accepted_at
+        assert record.wait_client_close(TIMEOUT)
+        assert record.last_moved == "closed"
+
+
+def test_closed_by_client_now_asks_the_kernel_not_the_thread() -> None:
+    # The server's thread waits on the test, reading nothing: only the kernel knows of the close.
+    release = threading.Event()
+    with ScriptedServer() as server:
+        server.add_connection(call(lambda conn: release.wait(TIMEOUT)))
+        sock = connect(server)
+        assert server.wait_connections(1)
+        record = server.connection(0)
+        assert not record.closed_by_client_now(), "control: an open connection"
+        sock.close()
+        assert _until(record.closed_by_client_now)
+        assert not record.client_closed, "the thread has not read the close yet"
+        release.set()
+        assert record.wait_client_close(TIMEOUT)
+
+
+def test_connections_opened_counts_what_the_client_opened() -> None:
+    with ScriptedServer() as server:
+        assert server.connections_opened() == 0, "control: none opened"
+        with connect(server), connect(server):
+            assert server.connections_opened() == 2

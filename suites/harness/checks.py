@@ -6,8 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from h1conform.servers import ScriptedServer
-
-CLOSE_WAIT = 2.0  # bounded wait for the server to see the client's close
+from h1conform.suites.harness.waiting import client_closed
 
 
 def expect_refused_before_sending(server: ScriptedServer, conn: Any, start: Callable[[], object],
@@ -27,5 +26,5 @@ def expect_refused_before_sending(server: ScriptedServer, conn: Any, start: Call
     # let the server see that close, after which it has recorded everything that was sent.
     conn.close()
     for record in server.connections:
-        record.wait_client_close(CLOSE_WAIT)
+        client_closed(record)
     assert not server.bytes_received, f"{rule}; the server received {bytes(server.connections[0].received)!r}"

@@ -2,21 +2,32 @@
 
     harness_wait(done.wait, "the server did not end the connection")   # a server thread's step
     assert client_closed(server.connection(0)), "the client closes ..."  # a check of the client
+    assert connections_opened(server) == 1, "connect() opens the connection"
 
 A scenario waits on a server's thread only for something certain to happen (the thread reaching a
 step the client has already caused): `harness_wait` gives it the harness's generous bound, with the
 deadline paused (the harness's time is not the client's), and running out is a `HarnessError`, the
-verdict `error`, never the client's `fail`. Whether the client closed a connection is asked of the
-kernel at the moment of the check (`client_closed`), never of a wait that a slow thread could lose.
+verdict `error`, never the client's `fail`. Whether the client closed a connection (`client_closed`),
+and how many it opened (`connections_opened`), is asked of the kernel, not of a server thread that a
+loaded machine runs late, once the client's action has returned, with a grace for its packets to
+arrive.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
-from h1conform.servers import ConnectionRecord
+from h1conform.servers import ConnectionRecord, ScriptedServer
 from h1conform.suites.harness.deadline import deadline_paused
 from h1conform.suites.harness.errors import HARNESS_WAIT, HarnessError
+
+# How long a close or a connection the client has already made may take to reach the server's
+# socket. On loopback the kernel hands packets over in deferred work, which a loaded machine runs
+# late, never seconds late: a wait this long does not end before a real close arrives, and it is
+# only waited out when the answer is "no" (a control that keeps its connection, a failing client).
+ARRIVAL_GRACE = 1.0
+GRACE_POLL = 0.005
 
 
 def harness_wait(wait: Callable[[float], bool], what_failed: str) -> None:
@@ -30,11 +41,40 @@ def harness_wait(wait: Callable[[float], bool], what_failed: str) -> None:
 def client_closed(record: ConnectionRecord) -> bool:
     """True if the client has closed (FIN or reset) the connection by now, whatever the machine's load.
 
-    Call it once the client's action that should (or should not) close has returned: the kernel
-    already knows. When it did close, this also waits for the server's thread to have recorded the
-    close, so that everything the client sent before it is in the record too.
+    Call it once the client's action that should (or should not) close has returned. Its close is
+    then on its way: asked of the kernel, not of the server's thread, and given ARRIVAL_GRACE to
+    arrive. When it did close, this also waits for the server's thread to have recorded the close,
+    so that everything the client sent before it is in the record too.
     """
-    if not record.closed_by_client_now():
+    with deadline_paused():
+        arrived = _within_grace(record.closed_by_client_now)
+    if not arrived:
         return False
     harness_wait(record.wait_client_close, f"the server did not record the client's close of connection {record.index}")
+    return True
+
+
+def connections_opened(server: ScriptedServer, at_least: int = 1) -> int:
+    """How many connections the client has opened to `server` by now, whatever the machine's load:
+    those the kernel holds and the server's thread has not accepted yet count too, and connections
+    up to `at_least` are given ARRIVAL_GRACE to arrive."""
+    def counted() -> int:
+        count = server.connections_opened(HARNESS_WAIT)
+        if count is None:
+            raise HarnessError(f"harness: the server did not accept the connections it holds (waited {HARNESS_WAIT:g} s)")
+        return count
+
+    with deadline_paused():
+        _within_grace(lambda: counted() >= at_least)
+        return counted()
+
+
+def _within_grace(arrived: Callable[[], bool]) -> bool:
+    # Polled: no event says that a packet reached the kernel's socket, and this wait is the only
+    # one that is not certain to end well (a client that did not close never will).
+    end = time.monotonic() + ARRIVAL_GRACE
+    while not arrived():
+        if time.monotonic() >= end:
+            return False
+        time.sleep(GRACE_POLL)
     return True
