@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import socket
-import ssl
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -27,11 +26,9 @@ from ._headers import (
     read_raw_line,
     strip_terminator,
 )
+from ._socketfile import buffered_beyond, open_response_file
 from ._syntax import DIGITS, HTTP_VERSION, OWS, STATUS_CODE
 
-# Read-ahead of the response's socket file: large enough that many small chunks or lines cost
-# one system call, small enough not to matter per connection.
-READ_BUFFER_SIZE = 65536
 # The compression codings of RFC 9112 7.2, which define no parameters.
 COMPRESSION_CODINGS = frozenset({"compress", "x-compress", "deflate", "gzip", "x-gzip"})
 # Significant digits a Content-Length may have: 10**4000 octets is beyond any message, and int()
@@ -52,8 +49,8 @@ class HTTPResponse(io.BufferedIOBase):
 
     def __init__(self, sock: socket.socket, debuglevel: int = 0, method: str | None = None,
                  url: str | None = None) -> None:
-        # Positional, as http.client calls it: socket doubles define makefile(mode, bufsize=None).
-        self.fp: Any = sock.makefile("rb", READ_BUFFER_SIZE)
+        self.fp: Any
+        self.fp, self._counting_raw = open_response_file(sock)
         self._sock = sock
         self.debuglevel = debuglevel
         self._method = method
@@ -238,21 +235,11 @@ class HTTPResponse(io.BufferedIOBase):
             self._close_conn()
 
     def _has_stray_octets(self) -> bool:
-        # Look at what the file has buffered, or what one non-blocking read finds. A socket double
-        # or a file without peek() cannot be looked at without blocking: the check steps aside.
-        gettimeout = getattr(self._sock, "gettimeout", None)
-        if gettimeout is None or not hasattr(self.fp, "peek"):
-            return False
-        timeout = gettimeout()
-        try:
-            self._sock.settimeout(0)
-            return bool(self.fp.peek(1))
-        except ssl.SSLWantReadError:
-            return False  # TLS: no application data waiting (the socket reader only knows EAGAIN)
-        except OSError:
-            return True  # the connection is broken: not worth keeping
-        finally:
-            self._sock.settimeout(timeout)
+        # What the file read from the socket beyond the message, known without reading. Octets
+        # still in the socket are the connection's idle check's to find, before the next request.
+        # The file of a socket double or wrapper cannot be looked at so: the check steps aside.
+        raw = self._counting_raw
+        return raw is not None and buffered_beyond(self.fp, raw) > 0
 
     def _abort(self) -> None:
         """End the connection after a framing error or a broken response.
