@@ -50,8 +50,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "(verdict, level, refs, reason, wire trace of failures); render with "
                          "python -m h1conform.reports")
     group.addoption("--scenario-timeout", type=float, default=DEFAULT_SCENARIO_TIMEOUT, metavar="SECONDS",
-                    help="a scenario that runs longer fails as a timeout "
-                         f"(default {DEFAULT_SCENARIO_TIMEOUT:g}; 0 disables)")
+                    help="a scenario whose client makes no progress (no byte moves to or from its servers) for "
+                         "this long ends as a timeout; the harness's own work does not count, and a Hypothesis "
+                         f"property gets it per example (default {DEFAULT_SCENARIO_TIMEOUT:g}; 0 disables)")
 
 
 @pytest.hookimpl(tryfirst=True)
