@@ -22,7 +22,7 @@ import pytest
 
 from h1conform.pytest_plugin import DEFAULT_IMPLS
 from h1conform.servers import ScriptedServer, ServerError
-from h1conform.suites.harness import expectations, isolation, results
+from h1conform.suites.harness import expectations, isolation, output, results
 from h1conform.suites.harness.deadline import deadline, deadline_paused, scenario_deadline
 from h1conform.suites.harness.fixtures import ApiClient, WireClient
 from h1conform.suites.harness.impls import Implementation, ImplError, resolve_all
@@ -61,6 +61,8 @@ def pytest_configure(config: pytest.Config) -> None:
         targets = _targets("--write-expect", config.getoption("write_expect"), names)
     except (ImplError, expectations.ExpectationsError) as exc:
         raise pytest.UsageError(str(exc)) from None
+    if not hasattr(config, "workerinput"):  # where the terminal is written: the xdist controller, or the only process
+        config.pluginmanager.register(output.ScenarioOutput(config), "h1conform-output")
     if targets and not hasattr(config, "workerinput"):  # on the xdist controller, or without xdist
         config.pluginmanager.register(ExpectationsWriter(targets), "h1conform-expectations-writer")
     results_path = config.getoption("results")
@@ -174,6 +176,8 @@ def _register(item: pytest.Item) -> list[str]:
     item.user_properties.append(("scenario", info.id))
     if impl is not None:
         item.user_properties.append(("impl", impl.name))
+    # For the terminal's short blocks (suites/harness/output.py), which the xdist controller writes.
+    item.user_properties += [("level", info.level.value), ("refs", " ".join(info.refs))]
     return problems
 
 

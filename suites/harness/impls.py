@@ -20,6 +20,7 @@ import importlib.metadata
 import importlib.util
 import os
 import platform
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -105,8 +106,8 @@ def resolve(spec: str) -> Implementation:
                             "name with the directory that holds its package on PYTHONPATH")
         if not path.is_file():
             raise ImplError(f"--impl={spec}: no such file")
-        return _from_object(path.stem, spec, _load_file(spec, path))
-    return _from_object(spec, spec, _import(spec, spec))
+        return _from_object(path.stem, spec, _load_file(spec, path), adapter_names_it=True)
+    return _from_object(spec, spec, _import(spec, spec), adapter_names_it=True)
 
 
 @contextmanager
@@ -177,7 +178,14 @@ def _load_file(spec: str, path: Path) -> ModuleType:
     return module
 
 
-def _from_object(name: str, spec: str, obj: object) -> Implementation:
+# What a name must look like: it ends test ids and keys --expect=IMPL=FILE (so no "=").
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def _from_object(name: str, spec: str, obj: object, *, adapter_names_it: bool = False) -> Implementation:
+    """The implementation `obj` is. `name` is the one it gets unless `adapter_names_it` and it is a
+    wire adapter with a `name` of its own (a file or module is named by what it holds; a built-in
+    or an entry point by the name it was asked for)."""
     if isinstance(obj, ModuleType) and callable(getattr(obj, "HTTPConnection", None)):
         return Implementation(name, spec, obj, HTTPClientAPIAdapter(obj, name), _version(obj),
                               getattr(obj, "__file__", None) or obj.__name__)
@@ -185,6 +193,11 @@ def _from_object(name: str, spec: str, obj: object) -> Implementation:
     if isinstance(adapter, type) and issubclass(adapter, WireAdapter):
         adapter = adapter()
     if isinstance(adapter, WireAdapter):
+        if adapter_names_it and adapter.name != WireAdapter.name:
+            name = adapter.name
+            if not isinstance(name, str) or not _NAME.fullmatch(name):
+                raise ImplError(f"--impl={spec}: its adapter's name {name!r} is not a name (letters, digits, "
+                                "'.', '_' and '-', starting with a letter or digit)")
         return Implementation(name, spec, None, adapter, _version(obj), type(adapter).__module__)
     raise ImplError(f"--impl={spec}: {_describe(obj)} has no HTTPConnection (so no http.client API) "
                     "and is not a WireAdapter (nor a module with WIRE_ADAPTER)")
