@@ -22,8 +22,9 @@ import pytest
 
 from h1conform.pytest_plugin import DEFAULT_IMPLS
 from h1conform.servers import ScriptedServer, ServerError
-from h1conform.suites.harness import expectations, isolation, output, results
+from h1conform.suites.harness import containment, expectations, isolation, output, results
 from h1conform.suites.harness.deadline import deadline, deadline_paused, scenario_deadline
+from h1conform.suites.harness.errors import HarnessError
 from h1conform.suites.harness.fixtures import ApiClient, WireClient
 from h1conform.suites.harness.impls import Implementation, ImplError, resolve_all
 from h1conform.suites.harness.progress import ServersWatch
@@ -31,7 +32,8 @@ from h1conform.suites.harness.scenario import MARKER, VARIANT_MARKER, Profile, S
 from h1conform.suites.harness.wire import Unsupported
 
 # Fixture modules of the servers that scenarios share (TLS, proxies); loaded with this plugin.
-pytest_plugins: list[str] = ["h1conform.suites.harness.proxy_fixtures", "h1conform.suites.harness.tls_fixtures"]
+pytest_plugins: list[str] = ["h1conform.suites.harness.proxy_fixtures", "h1conform.suites.harness.tls_fixtures",
+                             "h1conform.suites.harness.outcomes"]
 
 SUITES_DIR = Path(__file__).parent
 UNSUPPORTED = "unsupported: "  # prefix of skip reasons that mean "this client cannot express it"
@@ -308,12 +310,17 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         # The deadline times the client's lack of progress with these servers (per example, in a property).
         with scenario_deadline(getattr(item, "obj", None), item.config.getoption("scenario_timeout"),
                                ServersWatch(servers)):
-            result = yield
+            # A client's BaseException becomes this scenario's own verdict, not the run's end.
+            with containment.client_code("running the scenario"):
+                result = yield
     except Unsupported as exc:
         _close_servers(servers)
         pytest.skip(UNSUPPORTED + str(exc))
     except BaseException as exc:
         problem = _close_servers(servers)
+        if (isinstance(problem, HarnessError) and not isinstance(exc, HarnessError | pytest.exit.Exception)
+                and not containment.is_user_interrupt(exc)):
+            raise problem from exc  # the harness broke too: what the client did cannot be judged
         if problem is not None:
             exc.add_note(str(problem))
         raise
@@ -325,14 +332,20 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     return result
 
 
-def _close_servers(servers: list[ScriptedServer]) -> ServerError | None:
-    problems = []
+def _close_servers(servers: list[ScriptedServer]) -> ServerError | HarnessError | None:
+    """Close every server; the problems, as one ServerError (what the client did not do), or one
+    HarnessError if a server broke for its own reasons (then nothing the client did can be judged)."""
+    problems: list[str] = []
+    harness_broke = False
     for server in servers:
         try:
             server.close()
-        except ServerError as exc:
+        except (ServerError, HarnessError) as exc:
             problems.append(str(exc))
-    return ServerError("\n".join(problems)) if problems else None
+            harness_broke = harness_broke or isinstance(exc, HarnessError)
+    if not problems:
+        return None
+    return (HarnessError if harness_broke else ServerError)("\n".join(problems))
 
 
 # Setup has no deadline: it is the harness's work (servers, certificates, mitmproxy), not the client's.
@@ -416,16 +429,22 @@ def server(make_server: Callable[..., ScriptedServer]) -> ScriptedServer:
 
 
 @pytest.fixture
-def client(impl: Implementation) -> Iterator[ApiClient]:
+def client(impl: Implementation, request: pytest.FixtureRequest) -> Iterator[ApiClient]:
     """The implementation's http.client API (api profile)."""
+    threads = containment.ThreadWatch(request.node.nodeid)
     api = ApiClient(impl)
     yield api
-    api.close_all()
+    with containment.client_code("closing its connections", closing=True):
+        api.close_all()
+    threads.check()
 
 
 @pytest.fixture
-def wire(impl: Implementation) -> Iterator[WireClient]:
+def wire(impl: Implementation, request: pytest.FixtureRequest) -> Iterator[WireClient]:
     """The implementation's wire adapter (wire profile)."""
+    threads = containment.ThreadWatch(request.node.nodeid)
     handle = WireClient(impl)
     yield handle
-    handle.close_all()
+    with containment.client_code("closing its sessions", closing=True):
+        handle.close_all()
+    threads.check()

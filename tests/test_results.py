@@ -17,7 +17,7 @@ import pytest
 
 from h1conform.reports.load import schema
 from h1conform.suites.harness.impls import resolve
-from h1conform.suites.harness.results import TRACE_HEAD, TRACE_TAIL, ResultsRecorder, truncate_bytes
+from h1conform.suites.harness.results import TRACE_HEAD, TRACE_TAIL, ResultsRecorder, clean, dumps, truncate_bytes
 
 SUBPROCESS_TIMEOUT = 60
 
@@ -264,3 +264,146 @@ def test_a_test_that_never_finishes_is_recorded_as_an_error(pytestconfig: pytest
     [found] = document["results"]
     assert found["verdict"] == "error" and "did not finish" in found["reason"] and found["duration"] == 0.5
 
+
+# Harness errors, and teardown problems of scenarios listed in --expect.
+HARNESS_SCENARIOS = r'''
+import pytest
+from h1conform.servers import respond
+from h1conform.suites.harness import MUST, WIRE, expect_response, scenario
+from h1conform.suites.harness.errors import HarnessError
+
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+
+
+@scenario("demo.harness-call", refs=["RFC9112-6.3-p2-s8"], level=MUST, profile=WIRE)
+def test_harness_call(server, wire):
+    server.add_connection(respond(OK))
+    assert expect_response(wire.request("GET", server.url("/"))).body == b"hello"
+    raise HarnessError("harness: the server is still reading the body (waited 60 s)")
+
+
+@pytest.fixture
+def harness_broken_in_setup():
+    raise HarnessError("harness: the server did not start (waited 60 s)")
+
+
+@scenario("demo.harness-setup", refs=["RFC9112-6.3-p2-s8"], level=MUST, profile=WIRE)
+def test_harness_setup(wire, harness_broken_in_setup):
+    pass
+
+
+@pytest.fixture
+def harness_broken_in_teardown():
+    yield
+    raise HarnessError("harness: a server thread did not stop (waited 60 s)")
+
+
+@scenario("demo.harness-teardown", refs=["RFC9112-6.3-p2-s8"], level=MUST, profile=WIRE)
+def test_harness_teardown(wire, harness_broken_in_teardown):
+    pass
+
+
+@scenario("demo.client-fails", refs=["RFC9112-6.3-p2-s8"], level=MUST, profile=WIRE)
+def test_client_fails(server, wire):
+    server.add_connection(respond(OK))
+    assert expect_response(wire.request("GET", server.url("/"))).body == b"HELLO", "demo rule no client meets"
+
+
+@pytest.fixture
+def broken_teardown():
+    yield
+    raise RuntimeError("the teardown broke")
+
+
+@scenario("demo.teardown-after-pass", refs=["RFC9112-6.3-p2-s8"], level=MUST, profile=WIRE)
+def test_teardown_after_pass(server, wire, broken_teardown):
+    server.add_connection(respond(OK))
+    assert expect_response(wire.request("GET", server.url("/"))).body == b"hello"
+
+
+@scenario("demo.teardown-after-fail", refs=["RFC9112-6.3-p2-s8"], level=MUST, profile=WIRE)
+def test_teardown_after_fail(server, wire, broken_teardown):
+    server.add_connection(respond(OK))
+    assert expect_response(wire.request("GET", server.url("/"))).body == b"HELLO", "demo rule no client meets"
+'''
+
+EVERY_HARNESS_SCENARIO = "".join(f"{scenario_id}  listed\n" for scenario_id in (
+    "demo.harness-call", "demo.harness-setup", "demo.harness-teardown", "demo.client-fails",
+    "demo.teardown-after-pass", "demo.teardown-after-fail"))
+
+
+def phase_outcomes(result: pytest.RunResult) -> dict[tuple[str, str], str]:
+    """{(test name, phase): what pytest shows} for every phase with something to show."""
+    found = {}
+    config = result.reprec.getcalls("pytest_sessionfinish")[0].session.config  # type: ignore[attr-defined]
+    for report in result.reprec.getreports("pytest_runtest_logreport"):  # type: ignore[attr-defined]
+        category, _, _ = config.hook.pytest_report_teststatus(report=report, config=config)
+        if category:
+            found[(report.nodeid.split("::")[1].split("[")[0], report.when)] = category
+    return found
+
+
+def test_harness_errors_are_errors_in_every_phase(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_demo=HARNESS_SCENARIOS)
+    result = pytester.runpytest("--impl=stdlib", "--results=results.json", "-rA")
+    document = read_results(pytester.path / "results.json")
+    found = verdicts(document, "stdlib")
+    assert {key: found[key] for key in ("demo.harness-call", "demo.harness-setup", "demo.harness-teardown")} == {
+        "demo.harness-call": "error", "demo.harness-setup": "error", "demo.harness-teardown": "error"}
+    assert found["demo.client-fails"] == "fail"  # the control: the client's own failure stays a fail
+    assert record(document, "demo.harness-call", "stdlib")["reason"].startswith(
+        "call: h1conform.suites.harness.errors.HarnessError: harness: the server is still reading the body")
+    assert record(document, "demo.harness-teardown", "stdlib")["reason"].startswith("teardown: ")
+    shown = phase_outcomes(result)
+    assert shown[("test_harness_call", "call")] == "error"  # ERROR, not FAILED, though it is the call
+    assert shown[("test_harness_setup", "setup")] == "error"
+    assert shown[("test_harness_teardown", "teardown")] == "error"
+    assert shown[("test_client_fails", "call")] == "failed"
+    result.stdout.fnmatch_lines(["ERROR test_demo.py::test_harness_call?stdlib? - *HarnessError: harness: the server is*"])
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_listed_scenarios_harness_errors_and_teardown_problems_are_not_expected_failures(
+        pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_demo=HARNESS_SCENARIOS)
+    pytester.makefile(".txt", expect=EVERY_HARNESS_SCENARIO)
+    result = pytester.runpytest("--impl=stdlib", "--expect=expect.txt", "--results=results.json", "-rA")
+    document = read_results(pytester.path / "results.json")
+    assert verdicts(document, "stdlib") == {
+        "demo.harness-call": "error", "demo.harness-setup": "error", "demo.harness-teardown": "error",
+        "demo.client-fails": "expected-failure",  # the control: a listed failure of the client is expected
+        # A teardown problem spoils an unexpected pass as it spoils a pass; after the listed failure, the
+        # failure decides, as it does for a scenario that is not listed.
+        "demo.teardown-after-pass": "error", "demo.teardown-after-fail": "expected-failure",
+    }
+    assert record(document, "demo.teardown-after-pass", "stdlib")["reason"].startswith(
+        "teardown: RuntimeError: the teardown broke")
+    shown = phase_outcomes(result)
+    assert shown[("test_harness_call", "call")] == "error"
+    assert shown[("test_harness_setup", "setup")] == "error"
+    assert shown[("test_harness_teardown", "teardown")] == "error"
+    assert shown[("test_client_fails", "call")] == "xfailed"
+    assert shown[("test_teardown_after_pass", "call")] == "failed"  # XPASS(strict)
+    assert shown[("test_teardown_after_pass", "teardown")] == "error"  # not "XFAIL at teardown"
+    assert shown[("test_teardown_after_fail", "call")] == "xfailed"
+    assert shown[("test_teardown_after_fail", "teardown")] == "error"
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_results_file_write_failure_is_one_line_and_leaves_nothing(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_demo=SCENARIOS)
+    (pytester.path / "taken").write_text("a file where the results' directory should be")
+    result = pytester.runpytest("--impl=stdlib", "--results=taken/results.json", "-k", "test_pass")
+    result.stdout.fnmatch_lines(["h1conform: the results file taken/results.json could not be written: *"])
+    assert result.ret == pytest.ExitCode.OK
+    assert (pytester.path / "taken").is_file() and not list(pytester.path.glob("**/*.tmp"))
+
+
+def test_clean_makes_any_text_valid_utf8_json() -> None:
+    hostile = "a\udc80b\ud800c\x00d\x1be" + b"\xff".decode("utf-8", "surrogateescape")
+    document = {"results": [{"reason": hostile, hostile: [hostile, ("tuple", hostile)]}], "run": {}}
+    text = dumps(document)
+    assert json.loads(text.encode("utf-8").decode("utf-8"))["results"][0]["reason"] == "a\\udc80b\\ud800c\x00d\x1be\\udcff"
+    assert "\x00" not in text and "\\u0000" in text
+    assert clean(("kept", "a tuple")) == ("kept", "a tuple")  # structure kept (xdist's skip reasons are tuples)
+    assert clean("plain text é ✓") == "plain text é ✓"  # the control: valid text is left alone

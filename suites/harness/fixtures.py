@@ -10,6 +10,7 @@ from types import ModuleType
 from typing import Any
 
 from h1conform.servers import ScriptedServer
+from h1conform.suites.harness.containment import close_each
 from h1conform.suites.harness.impls import Implementation
 from h1conform.suites.harness.wire import Headers, Outcome, SessionHandle, TLSConfig
 
@@ -38,8 +39,8 @@ class ApiClient:
         return conn
 
     def close_all(self) -> None:
-        while self._opened:
-            self._opened.pop().close()
+        """Close every tracked connection, even when closing one fails (then raise that)."""
+        close_each(self._opened, lambda conn: conn.close())
 
 
 class WireClient:
@@ -65,5 +66,5 @@ class WireClient:
             return session.request(method, url, headers, body)
 
     def close_all(self) -> None:
-        while self._sessions:
-            self._sessions.pop().close()
+        """Close every session, even when closing one fails (then raise that)."""
+        close_each(self._sessions, lambda session: session.close())

@@ -17,6 +17,7 @@ The file's format is `reports/schema/results-1.schema.json`; `reports` renders a
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import importlib.metadata
 import json
@@ -32,7 +33,9 @@ from typing import Any
 import pytest
 
 from h1conform.servers import ScriptError
+from h1conform.suites.harness.containment import ClientFault
 from h1conform.suites.harness.deadline import ScenarioTimeout
+from h1conform.suites.harness.errors import HarnessError
 from h1conform.suites.harness.impls import Implementation
 from h1conform.suites.harness.scenario import Level, ScenarioInfo
 
@@ -44,6 +47,7 @@ SCHEMA_VERSION = 1
 VERDICTS = ("pass", "fail", "fail-should", "unsupported", "timeout", "error", "expected-failure",
             "unexpected-pass", "skipped")
 FAILING = frozenset({"fail", "fail-should", "timeout", "error", "expected-failure"})
+SPOILABLE = frozenset({"pass", "unexpected-pass"})  # verdicts that a later phase's problem replaces
 
 # Failures that say nothing about the scenario under way: an unclosed object collected during it.
 UNATTRIBUTABLE = (pytest.PytestUnraisableExceptionWarning, ResourceWarning)
@@ -112,30 +116,46 @@ def phase_verdict(call: pytest.CallInfo[None], report: pytest.TestReport, info: 
                   servers: list[Any], unsupported_prefix: str) -> tuple[str, str] | None:
     """(verdict, reason) of one phase of a scenario's test; None when the phase says nothing."""
     excinfo = call.excinfo
-    if hasattr(report, "wasxfail"):
+    taken = _taken_for_listed_failure(call, report)
+    if hasattr(report, "wasxfail") and not taken:
         if report.skipped:
             return "expected-failure", _one_line(_crash_message(report))
         return "unexpected-pass", _one_line(str(report.wasxfail))
-    if report.skipped:
+    if report.skipped and not taken:
         reason = _crash_message(report)
         if reason.startswith("Skipped: "):
             reason = reason.removeprefix("Skipped: ")
         return ("unsupported" if reason.startswith(unsupported_prefix) else "skipped"), _one_line(reason)
     if report.passed:
         return ("pass", "") if report.when == "call" else None
-    # Failed.
+    # Failed (or a problem pytest's xfail took for the listed failure).
     if isinstance(report.longrepr, str) and report.longrepr.startswith("[XPASS(strict)]"):
         return "unexpected-pass", _one_line(report.longrepr.removeprefix("[XPASS(strict)]"))
     message = _one_line(_crash_message(report))
+    phase_message = message if report.when == "call" else f"{report.when}: {message}"
+    if excinfo is not None and excinfo.errisinstance(HarnessError):
+        return "error", f"{report.when}: {message}"
+    if excinfo is not None and isinstance(excinfo.value, ClientFault):
+        return excinfo.value.verdict, phase_message
     if excinfo is not None and excinfo.errisinstance(ScenarioTimeout):
         return "timeout", message
     if report.when != "call" or _harness_broke(servers):
-        return "error", f"{report.when}: {message}"
+        return "error", phase_message
     if excinfo is not None and excinfo.errisinstance(UNATTRIBUTABLE):
         # Raised because something was garbage-collected unclosed while this test ran; it may
         # have been left by an earlier test: the run's problem, not this scenario's verdict.
-        return "error", f"{report.when}: {message}"
+        return "error", phase_message
     return ("fail" if info.level in (Level.MUST, Level.API) else "fail-should"), message
+
+
+def _taken_for_listed_failure(call: pytest.CallInfo[None], report: pytest.TestReport) -> bool:
+    """True if pytest's xfail (a scenario listed in --expect) took for the listed failure a problem
+    that is not the client's result: a harness error, or any problem in teardown. Such a problem
+    is recorded as it would be for a scenario that is not listed (suites/harness/outcomes.py
+    shows it so too)."""
+    excinfo = call.excinfo
+    return excinfo is not None and report.skipped and (
+        excinfo.errisinstance(HarnessError) or report.when == "teardown")
 
 
 class ReportAnnotator:
@@ -172,7 +192,8 @@ class ReportAnnotator:
             data["trace"] = wire_trace(servers)
         if hasattr(report, "wasxfail"):
             data["expectation"] = str(report.wasxfail)
-        setattr(report, REPORT_ATTRIBUTE, data)
+        # Cleaned here already: xdist carries the report to the controller as UTF-8.
+        setattr(report, REPORT_ATTRIBUTE, clean(data))
         return report
 
 
@@ -217,6 +238,7 @@ class ResultsRecorder:
         self.started = time.time()
         self.records: list[dict[str, Any]] = []
         self._pending: dict[str, dict[str, Any]] = {}
+        self.write_error: str | None = None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         data = getattr(report, REPORT_ATTRIBUTE, None)
@@ -236,9 +258,10 @@ class ResultsRecorder:
         if isinstance(data, dict):
             for key in ("level", "profile", "refs"):
                 pending.setdefault(key, data[key])
-            # The first phase with something to say decides; a teardown error only spoils a pass.
+            # The first phase with something to say decides; a teardown problem only spoils a pass
+            # (an unexpected pass too: a scenario whose teardown broke did not pass cleanly).
             if data["verdict"] is not None and (
-                    pending["verdict"] is None or (pending["verdict"] == "pass" and data["verdict"] != "pass")):
+                    pending["verdict"] is None or (pending["verdict"] in SPOILABLE and data["verdict"] != "pass")):
                 pending["verdict"] = data["verdict"]
                 pending["reason"] = data["reason"]
                 for key in ("trace", "expectation"):
@@ -301,18 +324,55 @@ class ResultsRecorder:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        document = self.document(int(exitstatus))
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # The whole text first (it cannot fail: every string is cleaned), then one write to a
+        # temporary file renamed over the target, so that a reader never sees half a file and a
+        # failed write leaves nothing behind.
+        text = dumps(self.document(int(exitstatus)))
         temporary = self.path.with_name(self.path.name + ".tmp")
-        temporary.write_text(dumps(document), encoding="utf-8")
-        os.replace(temporary, self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temporary.write_bytes(text.encode("utf-8"))
+            os.replace(temporary, self.path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                temporary.unlink(missing_ok=True)
+            self.write_error = f"{type(exc).__name__}: {exc.strerror or exc}"
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.write_error is not None:
+            terminalreporter.write_line(f"h1conform: the results file {self.path} could not be written: "
+                                        f"{self.write_error}", red=True)
+            return
         terminalreporter.write_line(f"h1conform: results of {len(self.records)} scenario runs written to {self.path}")
 
 
+def clean_text(text: str) -> str:
+    """`text` as valid UTF-8: a lone surrogate (a client's invalid UTF-8 decoded with
+    surrogateescape, or its own '\\udc80') becomes the visible escape `\\udc80`. Control
+    characters and NUL stay: JSON escapes them."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def clean(value: Any) -> Any:
+    """`value` (JSON-able: dicts, lists, strings, numbers) with every string and key cleaned."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(str(key)): clean(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(clean(item) for item in value)
+    return value
+
+
 def dumps(document: dict[str, Any]) -> str:
-    """JSON with one record per line: compact, and a diff of two runs shows one line per change."""
+    """JSON with one record per line: compact, and a diff of two runs shows one line per change.
+
+    Every string is cleaned (clean_text) first, so the text always encodes as UTF-8."""
+    document = clean(document)
     head = {key: value for key, value in document.items() if key != "results"}
     lines = json.dumps(head, indent=1, ensure_ascii=False)[:-2] + ',\n "results": ['
     records = [json.dumps(record, ensure_ascii=False, separators=(",", ":")) for record in document["results"]]

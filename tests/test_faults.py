@@ -1,0 +1,300 @@
+"""Fault injection: whatever a client does in one scenario stays in that scenario.
+
+Each test runs, in a pytest subprocess, one faulty scenario followed by well-behaved ones, against
+an implementation (the stdlib's http.client) with one fault that strikes only in the faulty
+scenario (its request target starts with /fault). It checks the faulty scenario's own verdict and
+reason, and that every later scenario gets the verdict it gets in a clean run, where the faulty one
+is left out. The later scenarios pass and fail (a genuine stdlib breach), so that a verdict
+changed either way is seen; each one opens its own server, so a stale server (the faulty
+scenario's, reused) shows as a changed verdict too.
+
+The subprocess limits are bounds for a broken harness only, never what a test measures: the
+scenario timeout is 1 s, and a run takes a few seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+import pytest
+
+SUBPROCESS_TIMEOUT = 120  # seconds; only a run the harness lets hang gets near it
+TIMEOUT_ARGS = ("--scenario-timeout=1",)
+
+# The stdlib's http.client with one fault, chosen by FAULT, in connections that requested /fault.
+FAULTY_MODULE = r'''
+import socket
+import threading
+from http.client import *
+from http.client import HTTPConnection as _HTTPConnection, HTTPException
+
+FAULT = {fault!r}
+# Invalid text of every kind: lone surrogates (one of them invalid UTF-8 decoded with
+# surrogateescape), NUL, other control characters, a terminal escape sequence.
+HOSTILE = "bad \udc80 text " + b"\xff\xfe".decode("utf-8", "surrogateescape") + " \ud800 nul\x00 bell\x07 \x1b[31mred"
+
+
+def hang():
+    threading.Event().wait()
+
+
+def swallow_everything():
+    while True:
+        try:
+            threading.Event().wait()
+        except BaseException:
+            pass
+
+
+def leak_socket():
+    socket.socket()  # never closed: a ResourceWarning when it is freed
+
+
+LATER_REQUEST = threading.Event()  # set by the first request after the faulty scenario
+
+
+def leak_thread():
+    def background():
+        LATER_REQUEST.wait()
+        raise RuntimeError("a background thread of the client failed, in a later scenario")
+
+    threading.Thread(target=background, name="client-background", daemon=True).start()
+
+
+def raise_(exc):
+    def fault():
+        raise exc
+    return fault
+
+
+FAULTS = {{
+    "hang-in-getresponse": hang,
+    "swallow-base-exception": swallow_everything,
+    "keyboard-interrupt": raise_(KeyboardInterrupt()),
+    "system-exit": raise_(SystemExit(3)),
+    "memory-error": raise_(MemoryError("cannot allocate 4611686018427387904 bytes")),
+    "leak-socket": leak_socket,
+    "leak-thread": leak_thread,
+    "hostile-text": raise_(HTTPException(HOSTILE)),
+    "hang-in-close": lambda: None,
+    "wait-for-sigint": lambda: (print("CLIENT WAITING", flush=True), hang()),
+}}
+
+
+class HTTPConnection(_HTTPConnection):
+    faulty = False
+
+    def request(self, method, url, *args, **kwargs):
+        self.faulty = self.faulty or url.startswith("/fault")
+        if not self.faulty:
+            LATER_REQUEST.set()
+        return super().request(method, url, *args, **kwargs)
+
+    def getresponse(self):
+        if self.faulty:
+            FAULTS[FAULT]()
+        return super().getresponse()
+
+    def close(self):
+        if self.faulty and FAULT == "hang-in-close":
+            hang()
+        super().close()
+'''
+
+SCENARIOS = r'''
+from h1conform.servers import close, expect_request, respond, send
+from h1conform.suites.harness import (API, API_LEVEL, MUST, SHOULD, WIRE, ErrorKind, expect_failure,
+                                      expect_response, scenario)
+
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+
+
+@scenario("demo.faulty", refs=["http.client.HTTPConnection"], level=API_LEVEL, profile=API)
+def test_0_faulty(server, client):
+    server.add_connection(respond(OK))
+    conn = client.connect(server)
+    conn.request("GET", "/fault")
+    assert conn.getresponse().read() == b"hello"
+
+
+@scenario("demo.wire-pass", refs=["RFC9112-6.3-p2-s8"], level=MUST, profile=WIRE)
+def test_1_wire_pass(server, wire):
+    server.add_connection(respond(OK))
+    assert expect_response(wire.request("GET", server.url("/"))).body == b"hello"
+
+
+@scenario("demo.api-pass", refs=["http.client.HTTPResponse.read"], level=API_LEVEL, profile=API)
+def test_2_api_pass(server, client):
+    server.add_connection(respond(OK))
+    conn = client.connect(server)
+    conn.request("GET", "/")
+    assert conn.getresponse().read() == b"hello"
+
+
+@scenario("demo.fail", refs=["RFC9112-6.3-p2-s4"], level=MUST, profile=WIRE)
+def test_3_fail(server, wire):
+    # Two different Content-Length values: http.client takes the first one (a genuine breach).
+    server.add_connection(respond(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello"),
+                          close())
+    expect_failure(wire.request("GET", server.url("/")), ErrorKind.PROTOCOL, ErrorKind.INCOMPLETE)
+
+
+@scenario("demo.fail-should", refs=["RFC9112-4-p9-s1"], level=SHOULD, profile=WIRE)
+def test_4_fail_should(server, wire):
+    server.add_connection(respond(OK))
+    assert expect_response(wire.request("GET", server.url("/"))).body == b"HELLO", "a demo rule no client meets"
+
+
+@scenario("demo.api-pass-again", refs=["http.client.HTTPResponse.read"], level=API_LEVEL, profile=API)
+def test_5_api_pass_again(server, client):
+    server.add_connection(respond(OK))
+    conn = client.connect(server)
+    conn.request("GET", "/")
+    assert conn.getresponse().read() == b"hello"
+'''
+
+LATER = {"demo.wire-pass": "pass", "demo.api-pass": "pass", "demo.fail": "fail", "demo.fail-should": "fail-should",
+         "demo.api-pass-again": "pass"}
+
+
+@pytest.fixture(autouse=True)
+def _strict_inner_runs(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nfilterwarnings =\n    error\n"
+                     "xfail_strict = true\n"
+                     "addopts = --strict-markers -p no:hypothesispytest -p no:cacheprovider\n")
+
+
+def write(pytester: pytest.Pytester, fault: str) -> None:
+    pytester.makepyfile(faulty=FAULTY_MODULE.format(fault=fault), test_scenarios=SCENARIOS)
+
+
+def run(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict[str, Any]]:
+    """A pytest subprocess on the scenarios; its result and its results file."""
+    result = pytester.runpytest_subprocess("--impl=faulty.py", "--results=results.json", "-rA", *TIMEOUT_ARGS,
+                                           *args, timeout=SUBPROCESS_TIMEOUT)
+    path = pytester.path / "results.json"
+    assert path.exists(), result.stdout.str() + result.stderr.str()
+    assert not list(pytester.path.glob("*.tmp"))
+    raw = path.read_bytes()
+    document: dict[str, Any] = json.loads(raw.decode("utf-8"))  # valid UTF-8, valid JSON
+    assert "h1conform: results of" in result.stdout.str()  # the summary still prints
+    return result, document
+
+
+def verdicts(document: dict[str, Any]) -> dict[str, str]:
+    return {record["id"]: record["verdict"] for record in document["results"]}
+
+
+def record(document: dict[str, Any], scenario_id: str) -> dict[str, Any]:
+    [found] = [r for r in document["results"] if r["id"] == scenario_id]
+    return dict(found)
+
+
+_clean: dict[str, str] = {}
+
+
+def clean_verdicts(pytester: pytest.Pytester) -> dict[str, str]:
+    """The later scenarios' verdicts in a run without the faulty scenario (computed once)."""
+    if not _clean:
+        write(pytester, "none")
+        result, document = run(pytester, "-k", "not test_0_faulty")
+        assert result.ret == pytest.ExitCode.TESTS_FAILED
+        _clean.update(verdicts(document))
+    return dict(_clean)
+
+
+def test_control_the_clean_run_has_passes_and_failures(pytester: pytest.Pytester) -> None:
+    assert clean_verdicts(pytester) == LATER
+
+
+@pytest.mark.parametrize(("fault", "verdict", "reason"), [
+    pytest.param("hang-in-getresponse", "timeout", "ScenarioTimeout", id="hang-in-getresponse"),
+    pytest.param("hang-in-close", "timeout", "closing its connections", id="hang-in-close"),
+    pytest.param("swallow-base-exception", "timeout", "stopped by force", id="swallow-base-exception"),
+    pytest.param("keyboard-interrupt", "error", "the client raised KeyboardInterrupt", id="keyboard-interrupt"),
+    pytest.param("system-exit", "error", "the client raised SystemExit: 3", id="system-exit"),
+    # A MemoryError is an Exception, and what the CVE-2025-13836 scenarios look for (a client that
+    # allocates what a server announced): the client's failure, with its reason.
+    pytest.param("memory-error", "fail", "MemoryError: cannot allocate", id="memory-error"),
+    pytest.param("leak-socket", "error", "Exception ignored in: <socket.socket", id="leak-socket"),
+    pytest.param("leak-thread", "error", "left 1 thread(s) running after closing everything: client-background",
+                 id="leak-thread"),
+    pytest.param("hostile-text", "fail", r"HTTPException: bad \udc80 text \udcff\udcfe \ud800 nul", id="hostile-text"),
+])
+def test_a_fault_stays_in_its_scenario(pytester: pytest.Pytester, fault: str, verdict: str, reason: str) -> None:
+    expected_later = clean_verdicts(pytester)
+    write(pytester, fault)
+    result, document = run(pytester)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()
+    faulty = record(document, "demo.faulty")
+    assert (faulty["verdict"], reason in faulty["reason"]) == (verdict, True), faulty["reason"]
+    later = verdicts(document)
+    del later["demo.faulty"]
+    assert later == expected_later
+
+
+def test_hostile_text_is_stored_escaped(pytester: pytest.Pytester) -> None:
+    write(pytester, "hostile-text")
+    _, document = run(pytester)
+    text = (pytester.path / "results.json").read_text(encoding="utf-8")
+    assert "\x00" not in text and "\x1b" not in text  # control characters escaped by JSON
+    assert "\\u0000" in text and "\\u001b[31m" in text
+    reason = record(document, "demo.faulty")["reason"]
+    assert "\\udc80" in reason and "\ud800" not in reason  # lone surrogates as visible escapes
+
+
+def test_hostile_text_under_xdist(pytester: pytest.Pytester) -> None:
+    # The report travels from the worker to the controller: a worker must not crash on it.
+    write(pytester, "hostile-text")
+    result, document = run(pytester, "-n", "2", "-p", "xdist")
+    assert "crashed" not in result.stdout.str()
+    assert record(document, "demo.faulty")["verdict"] == "fail"
+    assert {k: v for k, v in verdicts(document).items() if k != "demo.faulty"} == clean_verdicts(pytester)
+
+
+def test_a_real_ctrl_c_still_stops_the_run(pytester: pytest.Pytester) -> None:
+    # The control of the KeyboardInterrupt case: the person running pytest presses Ctrl-C while
+    # a client waits; the run stops (pytest's "interrupted" exit code) and scenarios after it do
+    # not run. The client says when it waits (a line on the uncaptured output).
+    write(pytester, "wait-for-sigint")
+    command = [sys.executable, "-m", "pytest", "-s", "--impl=faulty.py", "--results=results.json",
+               "--scenario-timeout=600", "-p", "no:hypothesispytest", "-p", "no:cacheprovider"]
+    process = subprocess.Popen(command, cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        output = read_until(process, b"CLIENT WAITING", SUBPROCESS_TIMEOUT)
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=SUBPROCESS_TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    text = (output + rest).decode("utf-8", "replace")
+    assert process.returncode == pytest.ExitCode.INTERRUPTED, text
+    assert "KeyboardInterrupt" in text
+    document = json.loads((pytester.path / "results.json").read_text(encoding="utf-8"))
+    assert [r["id"] for r in document["results"]] == ["demo.faulty"]  # nothing ran after it
+    assert record(document, "demo.faulty")["verdict"] == "error"
+
+
+def read_until(process: subprocess.Popen[bytes], marker: bytes, limit: float) -> bytes:
+    """What the process printed, up to and including `marker` (bounded by `limit` seconds)."""
+    assert process.stdout is not None
+    output = b""
+    end = time.monotonic() + limit
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        while marker not in output:
+            remaining = end - time.monotonic()
+            assert remaining > 0 and process.poll() is None, output.decode("utf-8", "replace")
+            if selector.select(remaining):
+                chunk = os.read(process.stdout.fileno(), 65536)
+                assert chunk, output.decode("utf-8", "replace")
+                output += chunk
+    return output
