@@ -93,10 +93,9 @@ def read_fields(fp: LineReader, what: str = "header line") -> tuple[list[Field],
     count = 0
     while True:
         line = read_raw_line(fp, what)
-        if not line.endswith(b"\n"):
-            return parse_lines(lines, what), False
-        if line == b"\r\n" or line == b"\n":
-            return parse_lines(lines, what), True
+        if not line.endswith(b"\n") or line == b"\r\n" or line == b"\n":
+            fields = parse_lines([strip_terminator(line, what) for line in lines], what)
+            return fields, line.endswith(b"\n")
         if line[0] not in b" \t":  # an obs-fold line continues a field: no field of its own
             if count == limit:
                 raise TooManyHeaders(f"got more than {limit} headers")
@@ -104,11 +103,34 @@ def read_fields(fp: LineReader, what: str = "header line") -> tuple[list[Field],
         lines.append(line)
 
 
+def buffered_head(fp: object) -> tuple[bytes, list[bytes]] | None:
+    """The status line and field lines of a response head that `fp` holds whole, consumed from it.
+
+    The fast path for the usual head: all of it in what one read brought, every line ended by
+    CRLF, no obs-fold, within the limits. Anything else returns None without consuming anything,
+    and the head is read line by line (which also judges what this path does not take).
+    """
+    peek = getattr(fp, "peek", None)
+    if peek is None:
+        return None
+    buffered: bytes = peek()  # what the file holds, or one read's worth if it holds nothing
+    end = buffered.find(b"\r\n\r\n")
+    if end < 0 or end >= max_line():
+        return None
+    head = buffered[:end]
+    lines = head.split(b"\r\n")
+    ends = len(lines) - 1
+    if (head.count(b"\r") != ends or head.count(b"\n") != ends or ends > max_headers()
+            or b"\r\n " in head or b"\r\n\t" in head):
+        return None
+    fp.read(end + 4)  # type: ignore[attr-defined]
+    return lines[0], lines[1:]
+
+
 def parse_lines(lines: list[bytes], what: str) -> list[Field]:
-    """The fields of a section's lines (terminators included), in order."""
+    """The fields of a section's lines (without their terminators), in order."""
     fields: list[tuple[bytes, bytes]] = []
-    for raw in lines:
-        line = strip_terminator(raw, what)
+    for line in lines:
         if line[0] in b" \t":
             if not fields:
                 # RFC 9112 2.2: whitespace between the start-line and the first field: a

@@ -21,7 +21,9 @@ from ._headers import (
     MAX_INTERIM,
     Field,
     HTTPMessage,
+    buffered_head,
     build_message,
+    parse_lines,
     read_fields,
     read_raw_line,
     strip_terminator,
@@ -29,6 +31,8 @@ from ._headers import (
 from ._socketfile import buffered_beyond, open_response_file
 from ._syntax import DIGITS, HTTP_VERSION, OWS, STATUS_CODE
 
+# The fields whose values decide the body's framing and the connection's reuse.
+FRAMING_FIELDS = frozenset({"transfer-encoding", "content-length", "connection"})
 # The compression codings of RFC 9112 7.2, which define no parameters.
 COMPRESSION_CODINGS = frozenset({"compress", "x-compress", "deflate", "gzip", "x-gzip"})
 # Significant digits a Content-Length may have: 10**4000 octets is beyond any message, and int()
@@ -63,6 +67,7 @@ class HTTPResponse(io.BufferedIOBase):
         self.will_close: bool | str = _UNKNOWN
         self._body: Body | None = None  # None until begin(), and for a response without content
         self._head_cut = False  # the connection ended inside the head (RFC 9112 8: incomplete)
+        self._framing: dict[str, list[str]] = {}  # FRAMING_FIELDS received, by lower-cased name
         # Set by the connection when it sent another request before this body was read: the octets
         # after this message are then that request's response, not stray data.
         self.another_response_follows = False
@@ -81,22 +86,26 @@ class HTTPResponse(io.BufferedIOBase):
 
     def _begin(self) -> None:
         for _ in range(MAX_INTERIM + 1):
-            version, status, reason = self._read_status()
+            version, status, reason, fields, complete = self._read_head()
             # RFC 9110 15.2: "A client MUST be able to parse one or more 1xx responses received
             # prior to a final response, even if the client does not expect one." 101 is final
             # for HTTP/1.1: the connection then speaks another protocol.
             if not (100 <= status < 200) or status == 101:
                 break
-            fields, complete = read_fields(self.fp)
-            self._debug_fields(fields)
             if not complete:
                 raise IncompleteRead(b"")  # the connection ended before the final response
         else:
             raise TooManyHeaders(f"got more than {MAX_INTERIM} interim responses")
         self.version, self.status, self.reason = version, status, reason
-        fields, complete = read_fields(self.fp)
-        self._debug_fields(fields)
         self.headers = self.msg = build_message(fields)
+        # The fields that decide the framing and the connection's fate, by lower-cased name: one
+        # pass over the fields instead of a get_all() over all of them for each.
+        framing: dict[str, list[str]] = {}
+        for name, value in fields:
+            key = name.lower()
+            if key in FRAMING_FIELDS:
+                framing.setdefault(key, []).append(value)
+        self._framing = framing
         if not complete:
             # RFC 9112 8: the connection ended inside the head. The status and the fields that
             # arrived are the response (a server may answer 401 and close while the request is
@@ -111,7 +120,14 @@ class HTTPResponse(io.BufferedIOBase):
         if self._body is None and not handed_over:
             self._finish()
 
-    def _read_status(self) -> tuple[int, int, str]:
+    def _read_head(self) -> tuple[int, int, str, list[Field], bool]:
+        """One response head (interim or final): version, status, reason, fields, and whether the
+        head was complete. The status line is judged before the fields are parsed."""
+        buffered = buffered_head(self.fp) if self.debuglevel == 0 else None
+        if buffered is not None:
+            status_line, field_lines = buffered
+            version, status, reason = self._parse_status(status_line)
+            return version, status, reason, parse_lines(field_lines, "header line"), True
         raw = read_raw_line(self.fp, "status line")
         if not raw:
             raise RemoteDisconnected("Remote end closed connection without response")
@@ -119,7 +135,14 @@ class HTTPResponse(io.BufferedIOBase):
             print("reply:", repr(raw.decode("latin-1")))
         # A line that the end of the connection cut is parsed as it is (the head is then found
         # incomplete); one that is no status line is BadStatusLine either way.
-        line = strip_terminator(raw if raw.endswith(b"\n") else raw + b"\n", "status line")
+        version, status, reason = self._parse_status(
+            strip_terminator(raw if raw.endswith(b"\n") else raw + b"\n", "status line"))
+        fields, complete = read_fields(self.fp)
+        self._debug_fields(fields)
+        return version, status, reason, fields, complete
+
+    @staticmethod
+    def _parse_status(line: bytes) -> tuple[int, int, str]:
         # status-line = HTTP-version SP status-code SP [ reason-phrase ]  (RFC 9112 4)
         version, _, rest = line.partition(b" ")
         code, _, reason = rest.partition(b" ")
@@ -142,28 +165,25 @@ class HTTPResponse(io.BufferedIOBase):
 
     def _choose_body(self) -> tuple[Body | None, bool]:
         """The body framing of RFC 9112 6.3, in its order; and whether it forces a close."""
-        assert self.headers is not None and isinstance(self.status, int)
-        status, headers = self.status, self.headers
+        assert isinstance(self.status, int)
+        status, framing = self.status, self._framing
         # 1. HEAD, 1xx, 204 and 304 have no content; neither has a 2xx to CONNECT, whose
         #    Content-Length or Transfer-Encoding a client "MUST ignore" (RFC 9110 9.3.6).
         if (self._method == "HEAD" or status < 200 or status in (204, 304)
                 or (self._method == "CONNECT" and 200 <= status < 300)):
             return None, False
-        codings = _tokens(headers.get_all("Transfer-Encoding") or [])
-        if headers.get_all("Transfer-Encoding") is not None:
+        if "transfer-encoding" in framing:
             if self.version == 10:
                 # RFC 9112 6.1: a client that "receives an HTTP/1.0 message containing a
                 # Transfer-Encoding header field MUST treat the message as if the framing is
                 # faulty": no framing is trusted, the body runs to the close.
                 return UntilCloseBody(), True
-            return self._transfer_coded_body(codings)
-        lengths = headers.get_all("Content-Length")
-        if lengths is not None:
-            return LengthBody(self._content_length(lengths)), False
+            return self._transfer_coded_body(_tokens(framing["transfer-encoding"]))
+        if "content-length" in framing:
+            return LengthBody(self._content_length(framing["content-length"])), False
         return UntilCloseBody(), True
 
     def _transfer_coded_body(self, codings: list[str]) -> tuple[Body, bool]:
-        assert self.headers is not None
         if any(coding != "chunked" and coding.partition(";")[0].rstrip(" \t") == "chunked" for coding in codings):
             # RFC 9112 7: chunked defines no parameters; "Their presence SHOULD be treated as an error."
             raise InvalidResponse(f"chunked with parameters: {codings}")
@@ -182,7 +202,7 @@ class HTTPResponse(io.BufferedIOBase):
             return UntilCloseBody(), True
         # RFC 9112 6.3: Transfer-Encoding overrides Content-Length; such a message "ought to be
         # handled as an error": it is read as chunked, and the connection is not reused.
-        return ChunkedBody(), self.headers.get_all("Content-Length") is not None
+        return ChunkedBody(), "content-length" in self._framing
 
     @staticmethod
     def _content_length(values: list[str]) -> int:
@@ -204,9 +224,8 @@ class HTTPResponse(io.BufferedIOBase):
         return int(significant)
 
     def _connection_closes(self) -> bool:
-        assert self.headers is not None
         # RFC 9110 7.6.1: Connection = #connection-option: every field line, as a token list.
-        options = _tokens(self.headers.get_all("Connection") or [])
+        options = _tokens(self._framing.get("connection", ()))
         if "close" in options:
             return True
         # RFC 9112 9.3: an HTTP/1.0 response persists only with the keep-alive option.
