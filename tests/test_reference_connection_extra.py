@@ -492,3 +492,13 @@ def test_tls_leftover_of_a_closed_response_is_replaced(server: ScriptedServer, c
     assert conn.getresponse().read() == b"second"
     conn.close()
     assert len(server.connections) == 2
+
+
+def test_idle_check_steps_aside_for_a_fileno_that_is_no_descriptor() -> None:
+    from h1conform.reference import _connection
+
+    class Odd:
+        def fileno(self) -> object:
+            return "not a descriptor"
+
+    assert _connection._has_input(Odd()) is False  # type: ignore[arg-type]

@@ -460,3 +460,79 @@ def test_reset_after_a_complete_response(server: ScriptedServer) -> None:
     assert conn.getresponse().read() == b"ok"
     conn.close()
     assert len(server.connections) == 2
+
+
+# -- a head cut by the close (RFC 9112 8), the limits as module constants ------------------------------
+
+
+@pytest.mark.parametrize("method", ["read", "readinto", "read1", "readline", "peek"])
+def test_head_cut_by_the_close_reads_as_incomplete(server: ScriptedServer, method: str) -> None:
+    # The status and the fields that arrived are the response (what a client needs to see a 401
+    # sent before the server closed), but its body is never taken as complete.
+    server.add_connection(expect_request(), send(b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic\r\n"), close())
+    conn = reference.HTTPConnection(server.host, server.port, timeout=TIMEOUT)
+    conn.request("GET", "/")
+    with conn.getresponse() as response:
+        assert (response.status, response.getheader("WWW-Authenticate")) == (401, "Basic")
+        call = getattr(response, method)
+        with pytest.raises(reference.IncompleteRead):
+            call(bytearray(4)) if method == "readinto" else call()
+    conn.close()
+
+
+def test_head_complete_control(server: ScriptedServer) -> None:
+    raw = b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic\r\nContent-Length: 0\r\n\r\n"
+    with exchange(server, raw) as conn, conn.getresponse() as response:
+        assert (response.status, response.read()) == (401, b"")
+
+
+def test_interim_head_cut_by_the_close(server: ScriptedServer) -> None:
+    server.add_connection(expect_request(), send(b"HTTP/1.1 100 Continue\r\nX-I: 1\r\n"), close())
+    conn = reference.HTTPConnection(server.host, server.port, timeout=TIMEOUT)
+    conn.request("GET", "/")
+    with pytest.raises(reference.IncompleteRead):
+        conn.getresponse()
+    conn.close()
+
+
+def test_long_head_read_line_by_line() -> None:
+    # A head longer than one line may be (here all buffered) is read line by line, each line within the limit.
+    value = b"v" * 40000
+    raw = b"HTTP/1.1 200 OK\r\nX-A: " + value + b"\r\nX-B: " + value + b"\r\nContent-Length: 2\r\n\r\nok"
+    response = reference.HTTPResponse(_BufferedDouble(raw))
+    response.begin()
+    assert response.getheader("X-B") == value.decode() and response.read() == b"ok"
+
+
+@pytest.mark.parametrize("count", [5, 6])
+def test_maxheaders_set_by_the_caller_is_honoured(monkeypatch: pytest.MonkeyPatch, count: int) -> None:
+    monkeypatch.setattr(reference, "_MAXHEADERS", 5)
+    raw = b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-%d: %d\r\n" % (n, n) for n in range(count)) + b"\r\n"
+    response = reference.HTTPResponse(_BufferedDouble(raw))
+    if count == 5:
+        response.begin()
+        assert len(response.getheaders()) == 5
+        return
+    with pytest.raises(reference.HTTPException, match="^got more than 5 headers$"):
+        response.begin()
+
+
+def test_maxline_set_by_the_caller_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reference, "_MAXLINE", 100)
+    fine = b"HTTP/1.1 200 OK\r\nX-A: " + b"a" * 80 + b"\r\n\r\n"
+    response = reference.HTTPResponse(_BufferedDouble(fine))
+    response.begin()
+    assert response.getheader("X-A") == "a" * 80
+    too_long = b"HTTP/1.1 200 OK\r\nX-A: " + b"a" * 100 + b"\r\n\r\n"
+    with pytest.raises(reference.LineTooLong, match="^got more than 100 bytes when reading header line$"):
+        reference.HTTPResponse(_BufferedDouble(too_long)).begin()
+
+
+class _BufferedDouble:
+    """A socket double whose makefile() gives a buffered file holding all of fixed bytes (it has peek())."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def makefile(self, mode: str, bufsize: int | None = None) -> io.BufferedReader:
+        return io.BufferedReader(io.BytesIO(self.data), max(len(self.data), io.DEFAULT_BUFFER_SIZE))
