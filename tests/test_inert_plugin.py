@@ -140,3 +140,24 @@ def test_a_directory_above_an_installed_suite_in_a_virtual_environment_does_not_
             (tmp_path / "env" / "pyvenv.cfg").write_text("home = /usr/bin\n")
         assert _collects(str(tmp_path), suites, config) is asks, venv_dir  # type: ignore[arg-type]
         assert _collects(str(suites), suites, config) is True  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("route", [["--impl=reference"], ["--results=r.json"], ["-p", "h1conform.suites.plugin"]],
+                         ids=["--impl", "--results", "-p"])
+def test_a_suite_registered_late_still_configures_and_brings_its_fixtures(project: Path, route: list[str]) -> None:
+    # The suite's plugin is registered in pytest_configure: its own configure (the scenario
+    # marker, the isolation plugin) and its pytest_plugins' fixtures (TLS, proxies) still apply.
+    (project / "tests" / "test_scenario.py").write_text(r'''
+import os
+from h1conform.suites.harness import API, API_LEVEL, scenario
+
+
+@scenario("demo.fixtures", refs=["http.client.HTTPConnection"], level=API_LEVEL, profile=API)
+def test_fixtures_of_every_module(client, make_server, tls_ca_file, proxy, request):
+    assert os.path.isfile(tls_ca_file) and proxy.port
+    assert request.config.pluginmanager.has_plugin("h1conform-isolation")
+    assert "HTTPS_PROXY" not in os.environ
+''', encoding="utf-8")
+    result = run_pytest(project, "--strict-markers", "tests/test_scenario.py", *route)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
