@@ -324,8 +324,10 @@ class HTTPConnection:
         # RFC 9110 7.2: "A user agent that sends Host SHOULD send it as the first field in the
         # header section of a request" -- also when the caller gave it after other fields.
         request_line, *fields = self._buffer
-        hosts = [line for line in fields if _is_host_line(line)]
-        others = [line for line in fields if not _is_host_line(line)]
+        hosts: list[bytes] = []
+        others: list[bytes] = []
+        for line in fields:
+            (hosts if _is_host_line(line) else others).append(line)
         head = b"\r\n".join([request_line, *hosts, *others, b"", b""])
         self._sent_close = _asks_to_close(others)
         del self._buffer[:]

@@ -209,6 +209,8 @@ class HTTPResponse(io.BufferedIOBase):
         # Content-Length = 1*DIGIT (RFC 9110 8.6). A list of identical values MAY be taken as
         # one; anything else is an unrecoverable framing error (RFC 9112 6.3), and the caller
         # closes the connection.
+        if len(values) == 1 and values[0].isascii() and values[0].isdigit() and len(values[0]) <= MAX_LENGTH_DIGITS:
+            return int(values[0])  # the usual case: one field, digits only, no leading-zero question
         items = {item.strip(" \t") for value in values for item in value.split(",")}
         if len(items) != 1:
             raise InvalidResponse(f"conflicting Content-Length values {values}")
