@@ -20,10 +20,16 @@ import selectors
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from types import FrameType
 from typing import Any
 
 import pytest
+
+from h1conform.suites.harness import containment
+from h1conform.suites.harness.deadline import ScenarioTimeout
 
 SUBPROCESS_TIMEOUT = 120  # seconds; only a run the harness lets hang gets near it
 TIMEOUT_ARGS = ("--scenario-timeout=1",)
@@ -298,3 +304,91 @@ def read_until(process: subprocess.Popen[bytes], marker: bytes, limit: float) ->
                 assert chunk, output.decode("utf-8", "replace")
                 output += chunk
     return output
+
+
+# -- the mechanism itself, in this process ----------------------------------------------------------
+
+REPEAT = 0.05  # how often the fake deadline below interrupts again
+
+
+@pytest.fixture
+def fake_deadline(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """A SIGALRM handler that raises ScenarioTimeout, like the scenario deadline once it has fired
+    (and again every REPEAT seconds); yields the count of its interruptions."""
+    interruptions = [0]
+    monkeypatch.setattr(containment._user, "seen", False)
+
+    def on_alarm(signum: int, frame: FrameType | None) -> None:
+        interruptions[0] += 1
+        signal.setitimer(signal.ITIMER_REAL, REPEAT)
+        raise ScenarioTimeout("the fake deadline fired")
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    try:
+        yield interruptions
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def swallow_everything() -> None:
+    # This module is neither the harness nor the stdlib: to containment, it is the client.
+    while True:
+        try:
+            threading.Event().wait(SUBPROCESS_TIMEOUT)
+        except BaseException:  # noqa: B036 - the fault under test
+            pass
+
+
+def test_a_client_that_swallows_every_interruption_is_stopped_by_force(fake_deadline: list[int]) -> None:
+    trace_before = sys.gettrace()  # a coverage tool's, say
+    signal.setitimer(signal.ITIMER_REAL, REPEAT)
+    with pytest.raises(ScenarioTimeout, match="swallowed the interruption 3 times .* stopped by force"):
+        with containment.client_code("running the scenario"):
+            swallow_everything()
+    assert fake_deadline[0] == containment.ESCALATE_AFTER
+    assert sys.gettrace() is trace_before  # the escalation's trace function left with the client's code
+
+
+def test_control_a_client_that_lets_the_interruption_out_is_not_forced(fake_deadline: list[int]) -> None:
+    signal.setitimer(signal.ITIMER_REAL, REPEAT)
+    with pytest.raises(ScenarioTimeout, match="^the fake deadline fired$"):
+        with containment.client_code("running the scenario"):
+            threading.Event().wait(SUBPROCESS_TIMEOUT)
+    assert fake_deadline[0] == 1
+
+
+def test_an_alarm_between_client_sections_waits_for_the_next_one(fake_deadline: list[int]) -> None:
+    with containment.client_code("running the scenario"):
+        pass
+    signal.raise_signal(signal.SIGALRM)  # lands in the harness's code: held back, nothing raised
+    assert fake_deadline[0] == 0
+    with pytest.raises(containment.ClientFault, match="the fake deadline fired") as caught:
+        with containment.client_code("closing its connections", closing=True):
+            threading.Event().wait(SUBPROCESS_TIMEOUT)  # the held alarm comes here
+    assert caught.value.verdict == "timeout" and fake_deadline[0] == 1
+
+
+@pytest.mark.parametrize("exc", [KeyboardInterrupt(), SystemExit(2), GeneratorExit()], ids=type)
+def test_a_clients_base_exception_becomes_its_scenarios_error(fake_deadline: list[int], exc: BaseException) -> None:
+    with pytest.raises(containment.ClientFault, match=f"the client raised {type(exc).__name__}") as caught:
+        with containment.client_code("running the scenario"):
+            raise exc
+    assert caught.value.verdict == "error" and caught.value.__cause__ is exc
+
+
+def test_control_a_real_sigint_stays_a_keyboard_interrupt(fake_deadline: list[int]) -> None:
+    with pytest.raises(KeyboardInterrupt):
+        with containment.client_code("running the scenario"):
+            signal.raise_signal(signal.SIGINT)
+    assert containment.user_interrupted()
+    with pytest.raises(KeyboardInterrupt):  # from now on, any KeyboardInterrupt is the user's
+        with containment.client_code("running the scenario"):
+            raise KeyboardInterrupt
+
+
+def test_exceptions_and_pytest_outcomes_pass_through(fake_deadline: list[int]) -> None:
+    for exc in (ValueError("plain"), MemoryError(), pytest.skip.Exception("skip")):
+        with pytest.raises(type(exc)):
+            with containment.client_code("running the scenario"):
+                raise exc
