@@ -34,6 +34,41 @@ class ServerShutdown(Exception):
     """Raised inside a connection thread when the server is closing; ends its script quietly."""
 
 
+def peer_closed(sock: socket.socket) -> bool:
+    """Whether the peer's FIN or reset has reached this connected socket, read or not."""
+    if hasattr(socket, "TCP_INFO"):
+        state = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0]
+        return state in _STATES_AFTER_PEER_CLOSE
+    try:  # elsewhere: an end of stream waiting to be read (unknown behind unread data)
+        return sock.recv(1, socket.MSG_PEEK) == b""
+    except BlockingIOError:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+def loopback_barrier(timeout: float) -> bool:
+    """Close a loopback connection of our own and wait (at most `timeout` seconds) for its FIN to
+    arrive; False if it did not.
+
+    The kernel hands loopback packets over in deferred work, which a loaded machine runs late, in
+    order: once this FIN, sent now, has arrived, what the calling thread sent before it (a client's
+    close, a connection) has arrived too, unless the thread moved to another CPU in between.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        listener.settimeout(timeout)
+        with socket.create_connection(listener.getsockname(), timeout=timeout):
+            try:
+                receiver, _ = listener.accept()
+            except TimeoutError:
+                return False
+        with receiver:  # the sender is closed: its FIN makes the receiver readable
+            readable, _, _ = select.select([receiver], [], [], timeout)
+            return bool(readable)
+
+
 @dataclass
 class ConnectionRecord:
     """Everything that happened on one connection, in the order the server accepted them."""
@@ -195,17 +230,7 @@ class ServerConnection:
     def _peer_closed(self) -> bool:
         """Whether the client's FIN or reset has reached this socket (read or not by the thread)."""
         with self._closing:
-            if not self.open:
-                return False
-            if hasattr(socket, "TCP_INFO"):
-                state = self.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0]
-                return state in _STATES_AFTER_PEER_CLOSE
-            try:  # elsewhere: an end of stream waiting to be read (unknown behind unread data)
-                return self.sock.recv(1, socket.MSG_PEEK) == b""
-            except BlockingIOError:
-                return False
-            except ConnectionResetError:
-                return True
+            return self.open and peer_closed(self.sock)
 
     def _client_gone(self) -> None:
         if not self.record.client_closed:

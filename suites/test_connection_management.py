@@ -19,7 +19,6 @@ from __future__ import annotations
 import threading
 
 import pytest
-
 from h1conform.servers import (
     ScriptError,
     call,

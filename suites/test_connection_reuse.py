@@ -11,7 +11,6 @@ fails fast on the end of stream instead of hanging.
 import threading
 
 import pytest
-
 from h1conform.servers import WHOLE, call, close, expect_request, half_close, reset, respond, send
 from h1conform.suites.harness import (
     API,
@@ -28,8 +27,8 @@ from h1conform.suites.harness import (
     scenario,
     variant,
 )
-from h1conform.suites.harness.wire import FEATURE_PERSISTENT
 from h1conform.suites.harness.waiting import client_closed, harness_wait
+from h1conform.suites.harness.wire import FEATURE_PERSISTENT
 
 SECOND = b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond"
 

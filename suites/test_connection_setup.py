@@ -14,7 +14,6 @@ import socket
 import time
 
 import pytest
-
 from h1conform.servers import expect_request, pause, reset, respond, send, stall
 from h1conform.suites.harness import API, API_LEVEL, scenario
 

@@ -9,7 +9,6 @@ These scenarios document what the stdlib (Python 3.12) does: `set_debuglevel(1)`
 import sys
 
 import pytest
-
 from h1conform.servers import respond
 from h1conform.suites.harness import API, API_LEVEL, scenario, variant
 from h1conform.suites.harness.waiting import harness_wait

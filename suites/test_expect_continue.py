@@ -14,7 +14,6 @@ continue sending it unless told otherwise.
 from __future__ import annotations
 
 import pytest
-
 from h1conform.servers import call, expect_body, expect_request, respond, send
 from h1conform.suites.harness import API, API_LEVEL, MAY, MUST, SHOULD, WIRE, expect_response, scenario, variant
 from h1conform.suites.harness.waiting import client_closed

@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from h1conform.servers import expect_request, respond, send
 from h1conform.suites.harness import (
     API,
@@ -29,8 +28,8 @@ from h1conform.suites.harness import (
     scenario,
 )
 from h1conform.suites.harness.checks import expect_refused_before_sending
-from h1conform.suites.harness.wire import FEATURE_CUSTOM_METHODS
 from h1conform.suites.harness.waiting import client_closed
+from h1conform.suites.harness.wire import FEATURE_CUSTOM_METHODS
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
 

@@ -18,7 +18,6 @@ import io
 import sys
 
 import pytest
-
 from h1conform.servers import expect_request, respond, send
 from h1conform.suites.harness import API, API_LEVEL, MUST, WIRE, expect_response, scenario, variant
 from h1conform.suites.harness.waiting import client_closed, harness_wait

@@ -13,7 +13,6 @@ from __future__ import annotations
 import ssl
 
 import pytest
-
 from h1conform.servers import (
     ESTABLISHED,
     WHOLE,

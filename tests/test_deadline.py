@@ -10,12 +10,11 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from h1conform.servers import ScriptedServer, expect_request, send, stall
 from h1conform.suites.harness.deadline import ScenarioTimeout, deadline, deadline_paused, scenario_deadline
 from h1conform.suites.harness.progress import ServersWatch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 BUDGET = 0.2
 LONGER = 2.0  # how long a hanging block would run if the deadline did not stop it

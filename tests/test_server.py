@@ -18,8 +18,6 @@ import warnings
 from collections.abc import Callable, Iterator
 
 import pytest
-from raw_sockets import TIMEOUT, connect, recv_exactly
-
 from h1conform.servers import (
     BYTEWISE,
     WHOLE,
@@ -42,9 +40,10 @@ from h1conform.servers import (
     split_at,
     stall,
 )
-from h1conform.servers.connection import ScriptError
+from h1conform.servers.connection import ScriptError, loopback_barrier
 from h1conform.servers.requests import RequestParser
 from h1conform.servers.steps import Send
+from raw_sockets import TIMEOUT, connect, recv_exactly
 
 SHORT = 0.1  # for waits that are expected to time out
 
@@ -998,3 +997,7 @@ def test_connections_opened_counts_what_the_client_opened() -> None:
         assert server.connections_opened() == 0, "control: none opened"
         with connect(server), connect(server):
             assert server.connections_opened() == 2
+
+
+def test_loopback_barrier_sees_its_own_close_arrive() -> None:
+    assert loopback_barrier(TIMEOUT)

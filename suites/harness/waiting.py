@@ -19,14 +19,16 @@ import time
 from collections.abc import Callable
 
 from h1conform.servers import ConnectionRecord, ScriptedServer
+from h1conform.servers.connection import loopback_barrier
 from h1conform.suites.harness.deadline import deadline_paused
 from h1conform.suites.harness.errors import HARNESS_WAIT, HarnessError
 
 # How long a close or a connection the client has already made may take to reach the server's
-# socket. On loopback the kernel hands packets over in deferred work, which a loaded machine runs
-# late, never seconds late: a wait this long does not end before a real close arrives, and it is
-# only waited out when the answer is "no" (a control that keeps its connection, a failing client).
-ARRIVAL_GRACE = 1.0
+# socket once a loopback packet sent after it has (servers.connection.loopback_barrier): the
+# kernel hands loopback packets over in order, per CPU, so only a thread that moved to another
+# CPU meanwhile needs it. It is only waited out when the answer is "no" (a control that keeps its
+# connection, a failing client).
+ARRIVAL_GRACE = 0.2
 GRACE_POLL = 0.005
 
 
@@ -42,12 +44,12 @@ def client_closed(record: ConnectionRecord) -> bool:
     """True if the client has closed (FIN or reset) the connection by now, whatever the machine's load.
 
     Call it once the client's action that should (or should not) close has returned. Its close is
-    then on its way: asked of the kernel, not of the server's thread, and given ARRIVAL_GRACE to
-    arrive. When it did close, this also waits for the server's thread to have recorded the close,
-    so that everything the client sent before it is in the record too.
+    then on its way: asked of the kernel, not of the server's thread, once a loopback packet sent
+    after it has arrived. When it did close, this also waits for the server's thread to have
+    recorded the close, so that everything the client sent before it is in the record too.
     """
     with deadline_paused():
-        arrived = _within_grace(record.closed_by_client_now)
+        arrived = record.closed_by_client_now() or _after_barrier(record.closed_by_client_now)
     if not arrived:
         return False
     harness_wait(record.wait_client_close, f"the server did not record the client's close of connection {record.index}")
@@ -56,8 +58,8 @@ def client_closed(record: ConnectionRecord) -> bool:
 
 def connections_opened(server: ScriptedServer, at_least: int = 1) -> int:
     """How many connections the client has opened to `server` by now, whatever the machine's load:
-    those the kernel holds and the server's thread has not accepted yet count too, and connections
-    up to `at_least` are given ARRIVAL_GRACE to arrive."""
+    those the kernel holds and the server's thread has not accepted yet count too, and while fewer
+    than `at_least`, once a loopback packet sent after them has arrived."""
     def counted() -> int:
         count = server.connections_opened(HARNESS_WAIT)
         if count is None:
@@ -65,11 +67,15 @@ def connections_opened(server: ScriptedServer, at_least: int = 1) -> int:
         return count
 
     with deadline_paused():
-        _within_grace(lambda: counted() >= at_least)
+        if counted() < at_least:
+            _after_barrier(lambda: counted() >= at_least)
         return counted()
 
 
-def _within_grace(arrived: Callable[[], bool]) -> bool:
+def _after_barrier(arrived: Callable[[], bool]) -> bool:
+    """Whether `arrived()` turns true once the packets the client already sent have arrived."""
+    if not loopback_barrier(HARNESS_WAIT):
+        raise HarnessError(f"harness: loopback delivered no packet within {HARNESS_WAIT:g} s")
     # Polled: no event says that a packet reached the kernel's socket, and this wait is the only
     # one that is not certain to end well (a client that did not close never will).
     end = time.monotonic() + ARRIVAL_GRACE
