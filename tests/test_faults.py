@@ -392,3 +392,16 @@ def test_exceptions_and_pytest_outcomes_pass_through(fake_deadline: list[int]) -
         with pytest.raises(type(exc)):
             with containment.client_code("running the scenario"):
                 raise exc
+
+
+def test_in_a_teardown_only_the_clients_code_is_interrupted(fake_deadline: list[int]) -> None:
+    with containment.harness_code():
+        signal.raise_signal(signal.SIGALRM)  # the harness's own code: held back
+        assert fake_deadline[0] == 0
+        with pytest.raises(containment.ClientFault, match="the fake deadline fired"):
+            with containment.client_code("closing its connections", closing=True):
+                threading.Event().wait(SUBPROCESS_TIMEOUT)  # the client's close: interrupted
+        assert fake_deadline[0] == 1
+    # The deadline has its handler back.
+    with pytest.raises(ScenarioTimeout):
+        signal.raise_signal(signal.SIGALRM)

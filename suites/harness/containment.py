@@ -24,9 +24,9 @@ A client under test runs in the harness's process, so a fault of its could reach
 - A client may leave threads running after it closed everything. They are its scenario's fault
   (`ThreadWatch`): that scenario gets the verdict `error`, and what those threads raise later is
   written to stderr, not charged to whichever scenario runs then.
-- Once the client's code is done, an alarm of the deadline that is still running (it repeats
-  after firing) must not land in pytest's or the harness's code: between client sections, alarms
-  are held back, and the next client section gets them.
+- An alarm of the deadline must not land in pytest's or the harness's code (in a teardown, a
+  ScenarioTimeout there would leave fixtures half torn down too): in a teardown (`harness_code`)
+  and between client sections, alarms are held back, and the next client section gets them.
 
 The deadline itself (suites/harness/deadline.py) decides when the client has hung; this module
 only stands between its SIGALRM handler and the client's code.
@@ -165,6 +165,24 @@ class _Alarms:
             self.held = False
             signal.setitimer(signal.ITIMER_REAL, HELD_ALARM_DELAY)
 
+    def hold(self) -> bool:
+        """Stand between a running deadline and the harness's code (held mode); False if there is
+        no deadline, or something already stands there."""
+        if not _signals_usable():
+            return False
+        current = signal.getsignal(signal.SIGALRM)
+        if current == self.on_alarm or not callable(current):
+            return False
+        self.deadline_handler, self.held, self.in_client = current, False, False
+        signal.signal(signal.SIGALRM, self.on_alarm)
+        return True
+
+    def release(self) -> None:
+        """Give SIGALRM back to the deadline (an alarm still held is dropped: the harness is done)."""
+        if self.deadline_handler is not None and signal.getsignal(signal.SIGALRM) == self.on_alarm:
+            signal.signal(signal.SIGALRM, self.deadline_handler)
+        self.held = False
+
     def leave(self) -> None:
         self.in_client = False
         if self.escalated:
@@ -251,6 +269,19 @@ def client_code(doing: str, *, closing: bool = False) -> Iterator[None]:
         _alarms.leave()
         if previous_sigint is not None:
             signal.signal(signal.SIGINT, previous_sigint)
+
+
+@contextmanager
+def harness_code() -> Iterator[None]:
+    """The harness's own code while a deadline runs (a scenario's teardown): an alarm that fires in
+    it is held back for the next client section inside it (`client_code`), never raised in the
+    harness's or pytest's code, where a ScenarioTimeout would leave fixtures half torn down."""
+    holding = _alarms.hold()
+    try:
+        yield
+    finally:
+        if holding:
+            _alarms.release()
 
 
 def close_each(items: list[Any], close: Callable[[Any], None]) -> None:

@@ -11,6 +11,9 @@
   from its workers as UTF-8, and a lone surrogate in them crashed the worker: they are cleaned
   (results.clean) on their way.
 
+- A scenario's teardown runs under the deadline (the client's close() may hang), but only the
+  client's code in it may be interrupted (containment.harness_code).
+
 Only scenarios are concerned (tests with the scenario mark): other tests keep pytest's behaviour.
 """
 
@@ -21,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from h1conform.suites.harness.containment import harness_code
 from h1conform.suites.harness.errors import HarnessError
 from h1conform.suites.harness.results import clean
 from h1conform.suites.harness.scenario import MARKER
@@ -44,6 +48,15 @@ def pytest_runtest_makereport(item: pytest.Item,
         del report.wasxfail  # not the listed failure: shown and counted as the problem it is
         report.outcome = "failed"
     return report
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
+    # trylast: inside the deadline's wrapper (suites/plugin.py), so that it holds that deadline's alarms.
+    if item.get_closest_marker(MARKER) is None:
+        return (yield)
+    with harness_code():
+        return (yield)
 
 
 @pytest.hookimpl(tryfirst=True)
