@@ -11,11 +11,13 @@ default timeout setting is used). The optional source_address parameter may be a
 from __future__ import annotations
 
 import socket
+import threading
 import time
 
 import pytest
-from h1conform.servers import expect_request, pause, reset, respond, send, stall
+from h1conform.servers import call, expect_request, pause, reset, respond, send, stall
 from h1conform.suites.harness import API, API_LEVEL, scenario
+from h1conform.suites.harness.waiting import harness_wait
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 SHORT = 0.2  # a client timeout short enough to keep the scenario fast, long enough to be reliable
@@ -42,12 +44,15 @@ def test_read_timeout(server, client, where):
     # makes getresponse() or read() raise TimeoutError (socket.timeout) after about `timeout` seconds.
     stalled = {"no-response": b"", "mid-head": b"HTTP/1.1 200 OK\r\nContent-Le",
                "mid-body": b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"}
+    stalling = threading.Event()
     if where == "control-answered":
         server.add_connection(respond(OK))
     else:
-        server.add_connection(expect_request(), send(stalled[where]), stall())
+        server.add_connection(expect_request(), send(stalled[where]), call(lambda conn: stalling.set()), stall())
     conn = client.connect(server, timeout=SHORT)
     conn.request("GET", "/")
+    if where != "control-answered":  # the silence starts once the server has sent what it sends
+        harness_wait(stalling.wait, "the server did not reach its stall")
     started = time.monotonic()
     if where == "control-answered":
         assert read_all(conn) == b"ok"
