@@ -114,6 +114,13 @@ def test_a_failing_scenario_is_one_short_block(pytester: pytest.Pytester) -> Non
     assert SOURCE_LINE not in output and not any(line.startswith("E   ") for line in block)
 
 
+def test_the_same_block_under_xdist(pytester: pytest.Pytester) -> None:
+    # The controller writes the terminal from the reports the workers sent.
+    output = pytester.runpytest_subprocess("--impl=stdlib", "-n", "1", "-p", "xdist", timeout=120).stdout.str()
+    block = section(output, "test_invalid_length[stdlib]")
+    assert block[0] == HEADER and block[1].startswith(f"  {REASON}") and len(block) <= 5, block
+
+
 def test_a_plain_test_of_the_same_run_keeps_its_traceback(pytester: pytest.Pytester) -> None:
     block = section(pytester.runpytest("--impl=stdlib").stdout.str(), "test_plain_failure")
     assert ">       assert 1 + 1 == 3" in block

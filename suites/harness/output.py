@@ -138,8 +138,8 @@ class ScenarioOutput:
         try:
             return (yield)
         finally:
-            for report, longrepr, sections in swapped:
-                report.longrepr, report.sections = longrepr, sections
+            for report, saved in swapped:
+                vars(report).update(saved)
             lines = [summary_line(reporter, report, word) for char in taken
                      for stat, word in [TAKEN[char]] for report in reporter.stats.get(stat, [])]
             if lines:
@@ -151,12 +151,16 @@ class ScenarioOutput:
             reporter.reportchars = chars
 
     @staticmethod
-    def _swap_in_blocks(stats: dict[str, list[Any]]) -> list[tuple[Any, Any, list[tuple[str, str]]]]:
+    def _swap_in_blocks(stats: dict[str, list[Any]]) -> list[tuple[Any, dict[str, Any]]]:
         """Give each failing scenario's report its short block; return what to put back."""
         swapped = []
         reports: Iterable[Any] = [*stats.get("failed", []), *stats.get("error", [])]
         for report in reports:
             if _is_scenario(report) and not (isinstance(report.longrepr, str) and report.longrepr.startswith("[XPASS")):
-                swapped.append((report, report.longrepr, report.sections))
+                # Also without its captured output and xdist's "[gw0] linux -- Python ..." line
+                # (printed for a report that has a `node`): one block, nothing around it.
+                saved = {name: vars(report)[name] for name in ("longrepr", "sections", "node") if name in vars(report)}
+                swapped.append((report, saved))
                 report.longrepr, report.sections = scenario_block(report), []
+                vars(report).pop("node", None)
         return swapped
