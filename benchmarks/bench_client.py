@@ -20,9 +20,9 @@ entries rotates from round to round.
 Table: A and B are the best timed run over all rounds (--stat median: the median). "B/A best" is
 their ratio; "B/A rounds" the median of the per-round ratios (each round's B against the same
 round's A, so slow drift of a busy machine cancels) with their range; "A'/A rounds" the same for A
-against itself: a B/A within that range is noise. mem: the largest growth of a worker's ru_maxrss
-(peak resident set size) over its timed runs, i.e. the peak minus the peak reached before the
-workload started (after imports, connect, warm-up and, for readinto, the caller's buffer).
+against itself: a B/A within that range is noise. mem: the largest growth of a worker's resident set
+over its timed runs: its peak (ru_maxrss) after them minus its size just before them (after imports,
+connect, warm-up and, for readinto, the caller's buffer).
 
 Ceilings, measured in the same rounds with a bare socket and no HTTP parsing: for (a), the same
 response read with recv_into into one buffer reused for every response (readinto's ceiling), and
@@ -114,6 +114,19 @@ def max_rss_bytes() -> int:
     return rss if sys.platform == "darwin" else rss * 1024  # bytes on macOS, KiB elsewhere
 
 
+def current_rss_bytes() -> int:
+    """The resident set size now (Linux: /proc/self/statm); elsewhere the peak so far.
+
+    The workload's growth is measured from the RSS now, not from the peak: memory the process
+    freed before the workload (imports, start-up) would otherwise hide part of the growth.
+    """
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return max_rss_bytes()
+
+
 def run_worker(module_name: str, workload: str, target: Target, sizes: Sizes, iterations: int) -> dict[str, object]:
     """Time `iterations` runs of `workload` on one connection; peak memory growth over all of them."""
     if module_name == RAW:
@@ -133,7 +146,7 @@ def run_worker(module_name: str, workload: str, target: Target, sizes: Sizes, it
     # The caller's buffer for readinto: allocated and touched (bytearray writes zeros) before timing.
     buffer = bytearray(sizes.large) if workload == "readinto" else bytearray()
     gc.collect()
-    baseline = max_rss_bytes()
+    baseline = current_rss_bytes()
     seconds = []
     for _ in range(iterations):
         start = time.perf_counter()
@@ -382,7 +395,8 @@ def main(argv: list[str] | None = None) -> int:
           + " response(s) on one connection.")
     print(f"A, B: the {args.stat} timed run of all rounds (MB = 10^6 bytes of body). B/A best: their ratio. "
           f"B/A rounds: median (range) of the per-round ratios; A'/A rounds: the same for A against itself, "
-          "the noise. mem: the largest growth of a worker's ru_maxrss (peak RSS) over its timed runs, MiB.")
+          "the noise. mem: the largest growth of a worker's resident set over its timed runs (peak after "
+          "minus size before), MiB.")
     print(flush=True)
 
     results: dict[tuple[str, str], list[dict[str, Any]]] = {}
