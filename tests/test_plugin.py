@@ -13,6 +13,7 @@ import glob
 import http.client
 import re
 import shutil
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import pytest
 
 from h1conform.suites.plugin import UNSUPPORTED
 
+ROOT = Path(__file__).resolve().parents[1]
 USAGE_ERROR = pytest.ExitCode.USAGE_ERROR
 SUBPROCESS_TIMEOUT = 60  # seconds; only reached if the plugin lets a run hang
 
@@ -740,6 +742,21 @@ def test_expect_partial_run_gates_what_it_runs(pytester: pytest.Pytester, select
     assert "demo.framing.invalid-length" not in found
     assert found["demo.body.incomplete"] == "failed"  # XPASS(strict): the gate holds for what ran
     assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_expect_one_file_of_the_suite_with_the_published_expectations(pytester: pytest.Pytester) -> None:
+    # `tox -e py3xx -- suites/test_status_line.py`: one file of the real suite, gated on the whole
+    # suite's expectations file, runs and passes (it stopped with one 27.7 KB line of every id the
+    # run did not collect).
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    expected = ROOT / "expectations" / f"stdlib-{version}.txt"
+    if not expected.is_file():
+        pytest.skip(f"no expectations file for Python {version}")
+    result = pytester.runpytest_subprocess(str(ROOT / "suites" / "test_status_line.py"), "--impl=stdlib",
+                                           f"--expect=stdlib={expected}", "-p", "no:cacheprovider",
+                                           timeout=SUBPROCESS_TIMEOUT)
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-2000:] + result.stderr.str()
+    assert result.parseoutcomes().get("xfailed", 0) > 0  # it did gate: listed failures of that file
 
 
 def test_expect_ids_naming_nothing_are_one_readable_line(pytester: pytest.Pytester) -> None:
