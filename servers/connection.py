@@ -86,6 +86,7 @@ class ConnectionRecord:
     # yet), "received", "sent", or "closed" (the client's close). The scenario deadline watches them.
     progress_at: float = field(default_factory=time.monotonic)
     last_moved: str = "accepted"
+    script_done: bool = False  # every step has run: the server only reads, until the client closes
     _client_closed: threading.Event = field(default_factory=threading.Event, repr=False)
     _finished: threading.Event = field(default_factory=threading.Event, repr=False)
     _kernel_says_closed: Callable[[], bool] | None = field(default=None, repr=False)

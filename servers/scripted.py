@@ -262,6 +262,7 @@ class ScriptedServer:
                         raise ScriptError(f"connection {record.index}, step {number} {step}: the test "
                                           "ended before the client sent what this step expects") from None
                     raise
+            record.script_done = True
             conn.drain()
         except ServerShutdown:
             pass
