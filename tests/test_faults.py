@@ -246,6 +246,38 @@ def test_a_fault_stays_in_its_scenario(pytester: pytest.Pytester, fault: str, ve
     assert later == expected_later
 
 
+# The faulty scenario as a Hypothesis property: it gets a deadline per example, entered once the
+# scenario runs, and a client swallowing its interruptions there must be stopped by force too.
+PROPERTY_FAULTY = r'''
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+
+@scenario("demo.faulty", refs=["http.client.HTTPConnection"], level=API_LEVEL, profile=API)
+@settings(max_examples=3, database=None, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(path=st.sampled_from(["/fault"]))
+def test_0_faulty(make_server, client, path):
+    server = make_server()
+    server.add_connection(respond(OK))
+    conn = client.connect(server)
+    conn.request("GET", path)
+    assert conn.getresponse().read() == b"hello"
+'''
+
+
+def test_a_property_whose_client_swallows_every_interruption_is_stopped_too(pytester: pytest.Pytester) -> None:
+    expected_later = clean_verdicts(pytester)
+    faulty_start = SCENARIOS.index("@scenario(\"demo.faulty\"")
+    faulty_end = SCENARIOS.index("@scenario(\"demo.wire-pass\"")
+    pytester.makepyfile(faulty=FAULTY_MODULE.format(fault="swallow-base-exception"),
+                        test_scenarios=SCENARIOS[:faulty_start] + PROPERTY_FAULTY + "\n\n" + SCENARIOS[faulty_end:])
+    result, document = run(pytester)
+    faulty = record(document, "demo.faulty")
+    assert (faulty["verdict"], "stopped by force" in faulty["reason"]) == ("timeout", True), faulty["reason"]
+    later = verdicts(document)
+    del later["demo.faulty"]
+    assert later == expected_later
+
+
 def test_hostile_text_is_stored_escaped(pytester: pytest.Pytester) -> None:
     write(pytester, "hostile-text")
     _, document = run(pytester)
@@ -405,3 +437,16 @@ def test_in_a_teardown_only_the_clients_code_is_interrupted(fake_deadline: list[
     # The deadline has its handler back.
     with pytest.raises(ScenarioTimeout):
         signal.raise_signal(signal.SIGALRM)
+
+
+def test_a_deadline_entered_inside_the_client_section_is_stood_behind_too(fake_deadline: list[int]) -> None:
+    # A Hypothesis property gets a deadline per example, entered after the section began; the
+    # harness's fixtures call client_starts() when they hand the client a connection.
+    handler = signal.signal(signal.SIGALRM, signal.SIG_DFL)  # no deadline when the section begins
+    with pytest.raises(ScenarioTimeout, match="stopped by force"):
+        with containment.client_code("running the scenario"):
+            signal.signal(signal.SIGALRM, handler)  # the example's deadline
+            signal.setitimer(signal.ITIMER_REAL, REPEAT)
+            containment.client_starts()
+            swallow_everything()
+    assert fake_deadline[0] == containment.ESCALATE_AFTER

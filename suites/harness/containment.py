@@ -150,20 +150,27 @@ class _Alarms:
     def enter(self) -> None:
         if not _signals_usable():
             return
-        current = signal.getsignal(signal.SIGALRM)
-        if current != self.on_alarm:
-            if not callable(current):
-                self.deadline_handler = None
-                return  # no deadline is running: nothing to stand between
-            self.deadline_handler = current
-            self.held = False
-            signal.signal(signal.SIGALRM, self.on_alarm)
         self.in_client = True
+        if signal.getsignal(signal.SIGALRM) != self.on_alarm:
+            self.deadline_handler = None
+            self.adopt()  # the deadline running now, if there is one
+            return
         self.interruptions = 0
         if self.held:
             # An alarm came between two client sections: the scenario's time was up then.
             self.held = False
             signal.setitimer(signal.ITIMER_REAL, HELD_ALARM_DELAY)
+
+    def adopt(self) -> None:
+        """Stand between the running deadline and the client's code, if not yet: one that was
+        running when the client section began, or one entered since (a Hypothesis property gets a
+        deadline per example)."""
+        if not self.in_client or not _signals_usable():
+            return
+        current = signal.getsignal(signal.SIGALRM)
+        if current != self.on_alarm and callable(current):
+            self.deadline_handler, self.held, self.interruptions = current, False, 0
+            signal.signal(signal.SIGALRM, self.on_alarm)
 
     def hold(self) -> bool:
         """Stand between a running deadline and the harness's code (held mode); False if there is
@@ -269,6 +276,13 @@ def client_code(doing: str, *, closing: bool = False) -> Iterator[None]:
         _alarms.leave()
         if previous_sigint is not None:
             signal.signal(signal.SIGINT, previous_sigint)
+
+
+def client_starts() -> None:
+    """Called where the harness hands the client a connection or session (suites/harness/fixtures.py):
+    a deadline entered since the client section began (per Hypothesis example) is stood behind
+    too, so that a client swallowing its interruptions there is also stopped by force."""
+    _alarms.adopt()
 
 
 @contextmanager

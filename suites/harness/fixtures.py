@@ -10,7 +10,7 @@ from types import ModuleType
 from typing import Any
 
 from h1conform.servers import ScriptedServer
-from h1conform.suites.harness.containment import close_each
+from h1conform.suites.harness.containment import client_starts, close_each
 from h1conform.suites.harness.impls import Implementation
 from h1conform.suites.harness.wire import Headers, Outcome, SessionHandle, TLSConfig
 
@@ -35,6 +35,7 @@ class ApiClient:
 
     def track(self, conn: Any) -> Any:
         """Close `conn` (anything with close()) at teardown."""
+        client_starts()
         self._opened.append(conn)
         return conn
 
@@ -54,6 +55,7 @@ class WireClient:
     def session(self, *, timeout: float = CLIENT_TIMEOUT, tls: TLSConfig | None = None,
                 proxy: str | None = None) -> SessionHandle:
         """A session: its requests may reuse connections. Closed at teardown if not before."""
+        client_starts()
         handle = SessionHandle(self.impl.wire, self.impl.wire.open_session(timeout=timeout, tls=tls, proxy=proxy))
         self._sessions.append(handle)
         return handle
