@@ -419,6 +419,16 @@ def test_control_a_real_sigint_stays_a_keyboard_interrupt(fake_deadline: list[in
             raise KeyboardInterrupt
 
 
+def test_a_real_sigint_the_client_swallowed_still_stops_the_run(fake_deadline: list[int]) -> None:
+    with pytest.raises(KeyboardInterrupt, match="interrupted by the user while the client was running"):
+        with containment.client_code("running the scenario"):
+            try:
+                signal.raise_signal(signal.SIGINT)
+            except KeyboardInterrupt:
+                pass  # the client swallows it...
+            raise ValueError("...and ends some other way")
+
+
 def test_exceptions_and_pytest_outcomes_pass_through(fake_deadline: list[int]) -> None:
     for exc in (ValueError("plain"), MemoryError(), pytest.skip.Exception("skip")):
         with pytest.raises(type(exc)):

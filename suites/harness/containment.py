@@ -111,6 +111,10 @@ def contained(exc: BaseException, doing: str, *, closing: bool = False) -> BaseE
     `closing`: the client was closing its connections in a fixture's teardown, where a timeout
     must become an Exception too (a ScenarioTimeout during a test's call is recorded as it is).
     """
+    if _user.seen and not isinstance(exc, KeyboardInterrupt):
+        # The user pressed Ctrl-C and the client swallowed it: whatever ends its code now (the
+        # deadline forcing it out, say) still stops the run.
+        return KeyboardInterrupt(f"interrupted by the user while the client was {doing}")
     if isinstance(exc, (Exception, *_OUTCOMES)) or is_user_interrupt(exc):
         return None
     if isinstance(exc, ScenarioTimeout):
