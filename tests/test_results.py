@@ -363,6 +363,15 @@ def test_harness_errors_are_errors_in_every_phase(pytester: pytest.Pytester) -> 
     assert result.ret == pytest.ExitCode.TESTS_FAILED
 
 
+def test_harness_errors_are_errors_under_xdist_too(pytester: pytest.Pytester) -> None:
+    # The controller shows what the worker decided: the mark travels on the report.
+    pytester.makepyfile(test_demo=HARNESS_SCENARIOS)
+    result = pytester.runpytest_subprocess("--impl=stdlib", "-rA", "-n", "2", "-p", "xdist", timeout=SUBPROCESS_TIMEOUT)
+    result.stdout.fnmatch_lines(["ERROR test_demo.py::test_harness_call?stdlib? - *HarnessError: harness: the server is*"])
+    result.stdout.fnmatch_lines(["FAILED test_demo.py::test_client_fails?stdlib? - *"])  # the control
+    assert result.parseoutcomes()["errors"] == 5
+
+
 def test_listed_scenarios_harness_errors_and_teardown_problems_are_not_expected_failures(
         pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_demo=HARNESS_SCENARIOS)
