@@ -191,6 +191,7 @@ def run(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict[s
     raw = path.read_bytes()
     document: dict[str, Any] = json.loads(raw.decode("utf-8"))  # valid UTF-8, valid JSON
     assert "h1conform: results of" in result.stdout.str()  # the summary still prints
+    assert result.parseoutcomes()  # pytest's own summary line too
     return result, document
 
 
