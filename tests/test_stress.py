@@ -53,6 +53,7 @@ def test_a_run_whose_outcome_differs_is_reported(tmp_path: Path, capsys: pytest.
     lines = {line.split(":")[0]: line for line in out.splitlines() if line.startswith("run ") and "items" in line}
     assert lines["run 1"].endswith("as in most runs: yes") and lines["run 3"].endswith("as in most runs: yes")
     assert lines["run 2"].startswith("run 2: exit 1, ") and lines["run 2"].endswith("as in most runs: no, 1 differ")
+    assert out.count("  not green: ") == 1 and "  not green: suites/test_a.py::test_two[stdlib] (failed)\n" in out
 
 
 def test_control_runs_with_the_same_outcomes_are_green(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

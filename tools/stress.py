@@ -5,8 +5,8 @@
 
 Each run is the README's test command (pytest -n 2 --impl=reference --impl=stdlib with the stdlib's
 expectations file), run from the repository's top beside K busy processes (`while True: pass`,
-started before the first run and killed after the last, on Ctrl-C too), writing a JUnit XML file
-to a temporary directory. It prints each run's exit code, duration and load average, how many runs
+started before the first run and killed after the last, on Ctrl-C or SIGTERM too), writing a JUnit XML file
+to a temporary directory. It prints each run's exit code, duration, load average and failing items, how many runs
 were green, whether each run gave every item of the reference and of stdlib the same outcome as the
 other runs did, and every test id whose outcome ever differed, with its outcome in each run.
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
@@ -35,6 +36,8 @@ DEFAULT_COMMAND = (f"{shlex.quote(sys.executable)} -m pytest -n 2 --impl=referen
 BUSY_LOOP = [sys.executable, "-c", "while True: pass"]
 WATCHED_IMPLS = ("reference", "stdlib")  # the implementations whose every item must be stable
 LOAD_SAMPLE_EVERY = 2.0  # seconds between samples of the load average during a run
+NOT_GREEN = ("failed", "error")
+SHOWN_FAILURES = 10  # the failing items listed per run
 
 
 class UsageError(Exception):
@@ -136,6 +139,10 @@ def report(runs: Sequence[Run], busy: int) -> list[str]:
         lines.append(f"run {run.number}: exit {run.exit_code}, {run.seconds:.1f} s, load average up to "
                      f"{run.load_max:.2f}, {len(run.outcomes)} items; every reference and stdlib item as in most "
                      f"runs: {stable}")
+        broken = [f"{test_id} ({outcome})" for test_id, outcome in run.outcomes.items() if outcome in NOT_GREEN]
+        if broken:
+            more = f" and {len(broken) - SHOWN_FAILURES} more" if len(broken) > SHOWN_FAILURES else ""
+            lines.append(f"  not green: {', '.join(broken[:SHOWN_FAILURES])}{more}")
     green = sum(run.exit_code == 0 for run in runs)
     lines.append(f"green: {green} of {len(runs)} (beside {busy} busy process{'es' if busy != 1 else ''})")
     if not changed:
@@ -196,13 +203,25 @@ def run_once(number: int, command: list[str], extra: list[str], directory: Path)
     return Run(number, exit_code, seconds, max(peak), outcomes)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # a SIGTERM ends the runs as Ctrl-C does: the busy processes are killed
+
+
 def main(argv: Sequence[str]) -> int:
     try:
         options, extra = parse_args(argv)
     except UsageError as exc:
         print(f"stress.py: error: {exc}", file=sys.stderr)
         return 2
-    runs = []
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return _stress(options, extra)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _stress(options: argparse.Namespace, extra: list[str]) -> int:
+    runs: list[Run] = []
     try:
         with busy_processes(options.busy), tempfile.TemporaryDirectory(prefix="h1conform-stress-") as directory:
             for number in range(1, options.runs + 1):
