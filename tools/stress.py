@@ -5,10 +5,11 @@
 
 Each run is the README's test command (pytest -n 2 --impl=reference --impl=stdlib with the stdlib's
 expectations file), run from the repository's top beside K busy processes (`while True: pass`,
-started before the first run and killed after the last, on Ctrl-C or SIGTERM too), writing a JUnit XML file
-to a temporary directory. It prints each run's exit code, duration, load average and failing items, how many runs
-were green, whether each run gave every item of the reference and of stdlib the same outcome as the
-other runs did, and every test id whose outcome ever differed, with its outcome in each run.
+started before the first run and killed after the last, on Ctrl-C or SIGTERM too), writing a JUnit
+XML file to a temporary directory. It prints each run's exit code, duration, load average and
+failing items, how many runs were green, whether each run gave every item of the reference and of
+stdlib the same outcome as the other runs did, and every test id whose outcome ever differed, with
+its outcome in each run.
 
 Exit codes: 0 every run green and no outcome differed, 1 otherwise, 2 bad arguments (one line).
 """
