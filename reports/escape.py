@@ -9,10 +9,13 @@ the report's structure. Two destinations:
   `code` writes a code span, the one construct that every Markdown renderer shows literally, with
   no HTML, entity, link, image, autolink or emphasis inside it. The few things that still act in a
   code span are dealt with first: a line break (or any control, format or separator character) is
-  shown as an escape such as `\\n`, the backtick fence is longer than any run of backticks in the
-  text, and in a table cell `|` is written `\\|` (GFM splits a row into cells before it reads code
-  spans, and takes `\\|` as a pipe inside the cell). Nothing of ours around a code span is raw
-  HTML, so no renderer reads a span inside an HTML block, where it would not be a span.
+  shown as an escape such as `\\n`, and the backtick fence is longer than any run of backticks in
+  the text. `<` and `>` are shown as `\\x3c` and `\\x3e`: Python-Markdown reads HTML tags across
+  the whole text before it looks for code spans, and with the right tags and entities in nearby
+  spans it copies tags out raw. In a table cell, `|` and `\\` are shown as `\\x7c` and `\\x5c`:
+  renderers split a row into cells before they read code spans, each with its own rules for
+  `\\|`, `\\\\` and `\\``. Nothing of ours around a code span is raw HTML, so no renderer reads a
+  span inside an HTML block, where it would not be a span.
 - JSON inside an HTML `<script>` element: `script_json` writes `<`, `>`, `&`, U+2028 and U+2029
   as `\\uXXXX` escapes. They are only ever inside JSON strings, where the escape means the same
   character, so the data parses back unchanged, and no `</script>` or `<!--` is left to end or
@@ -27,6 +30,8 @@ import unicodedata
 from typing import Any
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_IN_SPAN = {"<": "\\x3c", ">": "\\x3e"}
+_IN_TABLE = {**_IN_SPAN, "|": "\\x7c", "\\": "\\x5c"}
 _BACKTICKS = re.compile(r"`+")
 _SCRIPT_UNSAFE = {ord(ch): f"\\u{ord(ch):04x}" for ch in "<>&\u2028\u2029"}
 
@@ -48,14 +53,18 @@ def visible(text: str) -> str:
     return "".join(_shown(ch) for ch in text)
 
 
+def code_text(text: str, *, table: bool = False) -> str:
+    """What `code(text, table=table)` shows: `visible(text)`, and the escapes a code span needs."""
+    special = _IN_TABLE if table else _IN_SPAN
+    return "".join(special.get(ch) or _shown(ch) for ch in text)
+
+
 def code(text: str, *, table: bool = False) -> str:
     """`text` as a Markdown code span that every renderer shows literally ("" for no text).
 
     `table`: the span sits in a table cell, where a `|` would end the cell.
     """
-    shown = visible(text)
-    if table:
-        shown = shown.replace("|", "\\|")
+    shown = code_text(text, table=table)
     if not shown:
         return ""
     fence = "`" * (max((len(run) for run in _BACKTICKS.findall(shown)), default=0) + 1)

@@ -155,7 +155,7 @@ def test_markdown_matrix(tmp_path: Path) -> None:
         "### `response.status-line`")
     assert "| `response.framing.content-length.conflicting` | MUST | wire | ❌ |" in text
     # Reasons are listed per topic, as code spans (tests/test_reports_hostile.py renders them).
-    assert "fail: `AssertionError: accepted </script><script>alert(1)</script>`" in text
+    assert "fail: `AssertionError: accepted \\x3c/script\\x3e\\x3cscript\\x3ealert(1)\\x3c/script\\x3e`" in text
 
 
 # -- HTML -----------------------------------------------------------------------------------------
