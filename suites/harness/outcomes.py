@@ -1,4 +1,4 @@
-"""How pytest shows a scenario's harness errors and teardown problems (a plugin module of the suite).
+"""The suite's pytest hooks that keep each scenario's result its own (a plugin module of the suite).
 
 - A `HarnessError` (the harness broke: a wait on its own thread ran out, say) is shown as an
   ERROR in whatever phase it happens, never as the client's FAILED, and it never counts as the
@@ -10,7 +10,6 @@
 - A scenario's report holds text the client chose (its exception messages). xdist sends reports
   from its workers as UTF-8, and a lone surrogate in them crashed the worker: they are cleaned
   (results.clean) on their way.
-
 - A scenario's teardown runs under the deadline (the client's close() may hang), but only the
   client's code in it may be interrupted (containment.harness_code).
 
