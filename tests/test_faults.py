@@ -461,3 +461,18 @@ def test_a_deadline_entered_inside_the_client_section_is_stood_behind_too(fake_d
             containment.client_starts()
             swallow_everything()
     assert fake_deadline[0] == containment.ESCALATE_AFTER
+
+
+def test_closing_goes_on_past_a_connection_that_fails_to_close() -> None:
+    closed: list[str] = []
+
+    def close(name: str) -> None:
+        closed.append(name)
+        if name == "second":
+            raise SystemExit("a close() that raises")
+
+    with pytest.raises(SystemExit):  # the first problem, once every one was tried
+        containment.close_each(["first", "second", "third"], close)
+    assert closed == ["third", "second", "first"]
+    containment.close_each(items := ["a", "b"], closed.append)  # the control: nothing raised
+    assert closed[-2:] == ["b", "a"] and not items
