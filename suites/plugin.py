@@ -373,8 +373,10 @@ class ExpectationsWriter:
         scenario_id, impl = properties.get("scenario"), properties.get("impl")
         if scenario_id is None:
             return
-        reason = str(getattr(report.longrepr, "reprcrash", None) and report.longrepr.reprcrash.message  # type: ignore[union-attr]
-                     or report.longreprtext).strip().splitlines()[0][:160]
+        crash = str(getattr(report.longrepr, "reprcrash", None) and report.longrepr.reprcrash.message  # type: ignore[union-attr]
+                    or report.longreprtext).strip().splitlines()[0][:160]
+        # A client's text: it must not break the file's UTF-8 (a lone surrogate) or its lines.
+        reason = "".join(char if char.isprintable() else repr(char)[1:-1] for char in results.clean_text(crash))
         for key in (impl, None):
             if key in self.failures:
                 self.failures[key].setdefault(str(scenario_id), reason)

@@ -786,6 +786,30 @@ def test_write_expect_then_gate_on_it(pytester: pytest.Pytester) -> None:
     assert second.ret == pytest.ExitCode.OK
 
 
+def test_write_expect_keeps_a_client_s_hostile_text_in_one_valid_line(pytester: pytest.Pytester) -> None:
+    # A failure's reason is the client's text: a lone surrogate and control characters must not
+    # crash the writer or break the file into lines; the file gates the same run afterwards.
+    # Control: the same scenario with a plain message is written as it is.
+    pytester.makepyfile(test_hostile=SCENARIO_HEAD + r'''
+import pytest
+
+
+@scenario("demo.hostile", refs=["http.client.HTTPConnection.request"], level=API_LEVEL, profile=API)
+@pytest.mark.parametrize("text", ["plain message", "bad \udc80 text\x00\x1b[31m end"], ids=["plain", "hostile"])
+def test_hostile(server, client, text):
+    raise AssertionError(text)
+''')
+    first = pytester.runpytest("--impl=stdlib", "--write-expect=written.txt")
+    assert first.ret == pytest.ExitCode.TESTS_FAILED
+    written = (pytester.path / "written.txt").read_text(encoding="utf-8")
+    rows = [line for line in written.splitlines() if line and not line.startswith("#")]
+    assert len(rows) == 2, written
+    assert "plain message" in rows[1]
+    assert "\\udc80" in rows[0] and "\\x00" in rows[0] and "\\x1b" in rows[0], rows[0]
+    second = pytester.runpytest("--impl=stdlib", "--expect=written.txt")
+    assert second.ret == pytest.ExitCode.OK
+
+
 # -- server errors ----------------------------------------------------------------------------------
 
 
