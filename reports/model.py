@@ -82,8 +82,17 @@ def topic_of(scenario_id: str) -> str:
     return ".".join(base.split(".")[:2])
 
 
+_DIGITS = re.compile(r"([0-9]+)")
+
+
 def _natural(text: str) -> list[Any]:
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
+    """A sort key that orders "x[2]" before "x[10]": text, then (length, digits) of each ASCII digit
+    run, alternately (no int(): a run can be thousands of digits long)."""
+    parts: list[Any] = []
+    for index, part in enumerate(_DIGITS.split(text)):
+        digits = part.lstrip("0")
+        parts.append((len(digits), digits) if index % 2 else part)
+    return parts
 
 
 def column_keys(pairs: Sequence[tuple[str, str, str]]) -> list[str]:

@@ -434,3 +434,15 @@ def test_a_failed_write_leaves_no_partial_file(tmp_path: Path, capsys: pytest.Ca
     assert main(["render", str(source), "--markdown", str(old)]) == 0
     assert old.read_text(encoding="utf-8").startswith("# HTTP/1.1 client conformance")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["old.md", "r.json"]
+
+
+@pytest.mark.parametrize("variant", ["1²1", "1" * 5000, "٣x3"], ids=["superscript-digit", "5000-digits", "arabic-digit"])
+def test_scenario_variants_of_any_digits_sort_and_render(tmp_path: Path, variant: str) -> None:
+    # Natural order of ids compares digit runs; "²".isdigit() is true but int("²") fails, and int()
+    # refuses 5000 digits.
+    records = [make_record(f"a.b.c[{variant}]", "stdlib", "fail", reason="AssertionError: x"),
+               make_record("a.b.c[2]", "stdlib", "pass"), make_record("a.b.c[10]", "stdlib", "pass")]
+    source = write(tmp_path / "r.json", document(records))
+    assert main(["render", str(source), "--markdown", str(tmp_path / "R.md")]) == 0
+    ids = [scenario.id for scenario in build([load(source)]).scenarios]
+    assert ids.index("a.b.c[2]") < ids.index("a.b.c[10]")
