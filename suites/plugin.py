@@ -78,6 +78,11 @@ def pytest_configure(config: pytest.Config) -> None:
                                           "h1conform-results-recorder")
 
 
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    # Warnings an implementation's import raised (impls.resolve): shown once, as notes.
+    return [f"note: {note}" for impl in config.stash.get(IMPLS_KEY, []) for note in impl.notes]
+
+
 def _targets(option: str, values: list[str], impl_names: list[str]) -> dict[str | None, Path]:
     """[IMPL=]FILE values by implementation name (None: every implementation of the run)."""
     targets: dict[str | None, Path] = {}

@@ -32,7 +32,7 @@ from h1conform.suites.harness import (
     scenario,
     variant,
 )
-from h1conform.suites.harness.checks import expect_refused_before_sending
+from h1conform.suites.harness.checks import control_passes, expect_refused_before_sending
 from h1conform.suites.harness.fixtures import CLIENT_TIMEOUT
 from h1conform.suites.harness.wire import FEATURE_DUPLICATE_HEADERS
 
@@ -360,8 +360,12 @@ def test_head_syntax(server, wire, method, headers, body):
 
 # -- validation of the caller's names and values -----------------------------------------------------
 
+# The valid row of each table is also its refusal rows' control (control_passes).
+VALID_VALUE = "plain value"
+VALID_NAME = "X-Valid"
+
 VALUES = [
-    pytest.param("plain value", False, id="valid"),
+    pytest.param(VALID_VALUE, False, id="valid"),
     pytest.param("a\tb", False, id="valid-htab"),
     pytest.param("x\r\nX-Injected: 1", True, id="crlf-injection"),
     pytest.param("x\r\n", True, id="trailing-crlf"),
@@ -372,7 +376,7 @@ VALUES = [
 ]
 
 NAMES = [
-    pytest.param("X-Valid", False, id="valid"),
+    pytest.param(VALID_NAME, False, id="valid"),
     pytest.param("x!#$%&'*+-.^_`|~09", False, id="valid-all-tchars"),
     pytest.param("X:Y", True, id="colon"),
     pytest.param("X-Injected: 1\r\nX-Foo", True, id="crlf-injection"),
@@ -387,13 +391,12 @@ NAMES = [
 @scenario("request.headers.value.refused", refs=["RFC9110-2.2-p5-s1"], level=MUST, profile=WIRE,
           cves=["CVE-2016-5699"])
 @pytest.mark.parametrize("value, refused", VALUES)
-def test_value_refused(server, wire, value, refused):
-    server.add_connection(expect_request(strict=False), send(OK), optional=refused)
-    outcome = wire.request("GET", server.url("/"), headers=[("X-Value", value)])
+def test_value_refused(make_server, server, wire, value, refused):
     if not refused:
-        expect_response(outcome)
-        assert server.requests[0].header("x-value") == value.encode()
-        return
+        return _field_sent(server, wire, "X-Value", value)
+    control_passes(make_server, lambda control: _field_sent(control, wire, "X-Value", VALID_VALUE))
+    server.add_connection(expect_request(strict=False), send(OK), optional=True)
+    outcome = wire.request("GET", server.url("/"), headers=[("X-Value", value)])
     assert not server.bytes_received, (
         "RFC 9110 5.5 / RFC 9112 5.2: a field value with CR, LF, NUL or obs-fold does not match the grammar "
         f"and must be refused before sending (CVE-2016-5699); the server received "
@@ -405,20 +408,21 @@ def test_value_refused(server, wire, value, refused):
           level=MUST, profile=API, cves=["CVE-2016-5699"])
 @pytest.mark.parametrize("value, refused", VALUES)
 @pytest.mark.parametrize("how", ["request", "putheader"])
-def test_value_refused_api(server, client, value, refused, how):
-    server.add_connection(expect_request(strict=False), send(OK), optional=refused)
-    _check_refused(server, client, how, "X-Value", value, refused)
+def test_value_refused_api(make_server, server, client, value, refused, how):
+    if not refused:
+        return _field_sent_api(server, client, how, "X-Value", value)
+    control_passes(make_server, lambda control: _field_sent_api(control, client, how, "X-Value", VALID_VALUE))
+    _check_refused(server, client, how, "X-Value", value)
 
 
 @scenario("request.headers.name.refused", refs=["RFC9110-2.2-p5-s1"], level=MUST, profile=WIRE)
 @pytest.mark.parametrize("name, refused", NAMES)
-def test_name_refused(server, wire, name, refused):
-    server.add_connection(expect_request(strict=False), send(OK), optional=refused)
-    outcome = wire.request("GET", server.url("/"), headers=[(name, "v")])
+def test_name_refused(make_server, server, wire, name, refused):
     if not refused:
-        expect_response(outcome)
-        assert server.requests[0].header(name) == b"v"
-        return
+        return _field_sent(server, wire, name, "v")
+    control_passes(make_server, lambda control: _field_sent(control, wire, VALID_NAME, "v"))
+    server.add_connection(expect_request(strict=False), send(OK), optional=True)
+    outcome = wire.request("GET", server.url("/"), headers=[(name, "v")])
     assert not server.bytes_received, (
         "RFC 9110 5.1: field-name = token; a name with a colon, whitespace or a control character must be "
         f"refused before sending; the server received {bytes(server.connections[0].received)!r}")
@@ -429,28 +433,40 @@ def test_name_refused(server, wire, name, refused):
           level=MUST, profile=API)
 @pytest.mark.parametrize("name, refused", NAMES)
 @pytest.mark.parametrize("how", ["request", "putheader"])
-def test_name_refused_api(server, client, name, refused, how):
-    server.add_connection(expect_request(strict=False), send(OK), optional=refused)
-    _check_refused(server, client, how, name, "v", refused)
-
-
-def _check_refused(server, client, how, name, value, refused):
-    conn = client.connect(server)
-
-    def start():
-        if how == "request":
-            conn.request("GET", "/", headers={name: value})
-        else:
-            conn.putrequest("GET", "/")
-            conn.putheader(name, value)
-            conn.endheaders()
-
+def test_name_refused_api(make_server, server, client, name, refused, how):
     if not refused:
-        start()
-        conn.getresponse().read()
-        assert server.requests[0].header(name) == value.encode()
-        return
+        return _field_sent_api(server, client, how, name, "v")
+    control_passes(make_server, lambda control: _field_sent_api(control, client, how, VALID_NAME, "v"))
+    _check_refused(server, client, how, name, "v")
+
+
+def _field_sent(server, wire, name, value):
+    server.add_connection(expect_request(strict=False), send(OK))
+    expect_response(wire.request("GET", server.url("/"), headers=[(name, value)]))
+    assert server.requests[0].header(name) == value.encode()
+
+
+def _start_field(conn, how, name, value):
+    if how == "request":
+        conn.request("GET", "/", headers={name: value})
+    else:
+        conn.putrequest("GET", "/")
+        conn.putheader(name, value)
+        conn.endheaders()
+
+
+def _field_sent_api(server, client, how, name, value):
+    server.add_connection(expect_request(strict=False), send(OK))
+    conn = client.connect(server)
+    _start_field(conn, how, name, value)
+    conn.getresponse().read()
+    assert server.requests[0].header(name) == value.encode()
+
+
+def _check_refused(server, client, how, name, value):
+    server.add_connection(expect_request(strict=False), send(OK), optional=True)
+    conn = client.connect(server)
     expect_refused_before_sending(
-        server, conn, start, ValueError,
+        server, conn, lambda: _start_field(conn, how, name, value), ValueError,
         f"RFC 9110 5: field {name!r}: {value!r} does not match the field-line grammar; {how}() must raise "
         "ValueError before anything is sent")

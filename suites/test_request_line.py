@@ -27,7 +27,7 @@ from h1conform.suites.harness import (
     expect_response,
     scenario,
 )
-from h1conform.suites.harness.checks import expect_refused_before_sending
+from h1conform.suites.harness.checks import control_passes, expect_refused_before_sending
 from h1conform.suites.harness.waiting import client_closed
 from h1conform.suites.harness.wire import FEATURE_CUSTOM_METHODS
 
@@ -106,19 +106,24 @@ def test_method_api(server, client, method, how):
     pytest.param("G ET", True, id="space"),
     pytest.param("GET\x7f", True, id="del"),
 ])
-def test_method_refused(server, wire, method, refused):
+def test_method_refused(make_server, server, wire, method, refused):
     # A correct client sends the valid row and nothing at all for the others; a client that sends a
     # refused row anyway gets a response, and the scenario shows what reached the server.
-    server.add_connection(expect_request(strict=False), send(OK), optional=refused)
-    outcome = wire.request(method, server.url("/"))
     if not refused:
-        expect_response(outcome)
-        assert request_line(server.requests[0].raw) == b"GET / HTTP/1.1\r\n"
-        return
+        return _method_sent(server, wire, method)
+    control_passes(make_server, lambda control: _method_sent(control, wire, "GET"))
+    server.add_connection(expect_request(strict=False), send(OK), optional=True)
+    outcome = wire.request(method, server.url("/"))
     assert not server.bytes_received, (
         "RFC 9110 2.2 / 9.1: a method is a token; a method with CR, LF, SP or another control character "
         f"must be refused before anything is sent, the server received {server.connections[0].received!r}")
     expect_failure(outcome, ErrorKind.INVALID_INPUT)
+
+
+def _method_sent(server, wire, method):
+    server.add_connection(expect_request(strict=False), send(OK))
+    expect_response(wire.request(method, server.url("/")))
+    assert request_line(server.requests[0].raw) == f"{method} / HTTP/1.1\r\n".encode()
 
 
 @scenario("request.line.method.refused-api", refs=["RFC9110-2.2-p5-s1", "http.client.HTTPConnection.putrequest"],
@@ -132,25 +137,31 @@ def test_method_refused(server, wire, method, refused):
     pytest.param("GET\x7f", True, id="del"),
 ])
 @pytest.mark.parametrize("how", ["request", "putrequest"])
-def test_method_refused_api(server, client, method, refused, how):
-    server.add_connection(expect_request(strict=False), send(OK), optional=refused)
-    conn = client.connect(server)
-
-    def start():
-        if how == "request":
-            conn.request(method, "/")
-        else:
-            conn.putrequest(method, "/")
-            conn.endheaders()
-
+def test_method_refused_api(make_server, server, client, method, refused, how):
     if not refused:
-        start()
-        conn.getresponse().read()
-        assert request_line(server.requests[0].raw) == b"GET / HTTP/1.1\r\n"
-        return
+        return _method_sent_api(server, client, how, method)
+    control_passes(make_server, lambda control: _method_sent_api(control, client, how, "GET"))
+    server.add_connection(expect_request(strict=False), send(OK), optional=True)
+    conn = client.connect(server)
     expect_refused_before_sending(
-        server, conn, start, ValueError,
+        server, conn, lambda: _start_method(conn, how, method), ValueError,
         f"RFC 9110 9.1: a method is a token; {method!r} must raise ValueError in {how}() before anything is sent")
+
+
+def _start_method(conn, how, method):
+    if how == "request":
+        conn.request(method, "/")
+    else:
+        conn.putrequest(method, "/")
+        conn.endheaders()
+
+
+def _method_sent_api(server, client, how, method):
+    server.add_connection(expect_request(strict=False), send(OK))
+    conn = client.connect(server)
+    _start_method(conn, how, method)
+    conn.getresponse().read()
+    assert request_line(server.requests[0].raw) == f"{method} / HTTP/1.1\r\n".encode()
 
 
 # -- request-target -------------------------------------------------------------------------------
@@ -206,25 +217,28 @@ def test_target_api(server, client, url, target):
         "(RFC 9112 3.2.1)")
 
 
+VALID_TARGET = "/a%20b?q=%0D%0A"  # the valid row of the next scenario, and its refusal rows' control
+VALID_URL = "/index.html?q=1"  # the same for the api scenario after it
+
+
 @scenario("request.line.target.refused", refs=["RFC9110-2.2-p5-s1"], level=MUST, profile=WIRE,
           cves=["CVE-2019-9740", "CVE-2019-9947"])
 @pytest.mark.parametrize("path, refused", [
-    pytest.param("/a%20b?q=%0D%0A", False, id="valid-percent-encoded"),
+    pytest.param(VALID_TARGET, False, id="valid-percent-encoded"),
     pytest.param("/a b", True, id="space"),
     pytest.param("/?q=a HTTP/1.1", True, id="space-injection"),
     pytest.param("/a\x00b", True, id="nul"),
     pytest.param("/a\x1bb", True, id="esc"),
     pytest.param("/a\x7fb", True, id="del"),
 ])
-def test_target_refused(server, wire, path, refused):
+def test_target_refused(make_server, server, wire, path, refused):
     # CR, LF and TAB are left out here: urllib.parse removes them from URLs before a client sees
     # them; the api scenario below covers them.
-    server.add_connection(expect_request(strict=False), send(OK), optional=refused)
-    outcome = wire.request("GET", server.url(path))
     if not refused:
-        expect_response(outcome)
-        assert server.requests[0].target == path.encode()
-        return
+        return _target_sent(server, wire, path)
+    control_passes(make_server, lambda control: _target_sent(control, wire, VALID_TARGET))
+    server.add_connection(expect_request(strict=False), send(OK), optional=True)
+    outcome = wire.request("GET", server.url(path))
     if server.bytes_received:
         # Percent-encoding the offending octets also keeps the target valid (RFC 3986 2.1).
         target = server.requests[0].target
@@ -237,10 +251,16 @@ def test_target_refused(server, wire, path, refused):
     expect_failure(outcome, ErrorKind.INVALID_INPUT)
 
 
+def _target_sent(server, wire, path):
+    server.add_connection(expect_request(strict=False), send(OK))
+    expect_response(wire.request("GET", server.url(path)))
+    assert server.requests[0].target == path.encode()
+
+
 @scenario("request.line.target.refused-api", refs=["RFC9110-2.2-p5-s1", "http.client.InvalidURL"],
           level=MUST, profile=API, cves=["CVE-2019-9740", "CVE-2019-9947"])
 @pytest.mark.parametrize("url, refused", [
-    pytest.param("/index.html?q=1", False, id="valid"),
+    pytest.param(VALID_URL, False, id="valid"),
     pytest.param("/ HTTP/1.1\r\nX-Injected: 1\r\nX-Foo: ", True, id="crlf-injection"),
     pytest.param("/?q=\r\n", True, id="crlf-in-query"),
     pytest.param("/a\nb", True, id="lf"),
@@ -251,26 +271,32 @@ def test_target_refused(server, wire, path, refused):
     pytest.param("/a\x7fb", True, id="del"),
 ])
 @pytest.mark.parametrize("how", ["request", "putrequest"])
-def test_target_refused_api(server, client, url, refused, how):
-    server.add_connection(expect_request(strict=False), send(OK), optional=refused)
-    conn = client.connect(server)
-
-    def start():
-        if how == "request":
-            conn.request("GET", url)
-        else:
-            conn.putrequest("GET", url)
-            conn.endheaders()
-
+def test_target_refused_api(make_server, server, client, url, refused, how):
     if not refused:
-        start()
-        conn.getresponse().read()
-        assert server.requests[0].target == url.encode()
-        return
+        return _target_sent_api(server, client, how, url)
+    control_passes(make_server, lambda control: _target_sent_api(control, client, how, VALID_URL))
+    server.add_connection(expect_request(strict=False), send(OK), optional=True)
+    conn = client.connect(server)
     expect_refused_before_sending(
-        server, conn, start, client.module.InvalidURL,
+        server, conn, lambda: _start_target(conn, how, url), client.module.InvalidURL,
         f"a URL with a space or control character must raise InvalidURL in {how}() before anything is sent "
         "(CVE-2019-9740)")
+
+
+def _start_target(conn, how, url):
+    if how == "request":
+        conn.request("GET", url)
+    else:
+        conn.putrequest("GET", url)
+        conn.endheaders()
+
+
+def _target_sent_api(server, client, how, url):
+    server.add_connection(expect_request(strict=False), send(OK))
+    conn = client.connect(server)
+    _start_target(conn, how, url)
+    conn.getresponse().read()
+    assert server.requests[0].target == url.encode()
 
 
 # -- version and framing of the head --------------------------------------------------------------

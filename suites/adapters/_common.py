@@ -5,7 +5,7 @@ lists, URL pieces and TLS contexts. Nothing here knows a third-party client.
 from __future__ import annotations
 
 import http.client
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from h1conform.suites.harness.api_adapter import HTTPClientAPIAdapter, split_url, ssl_context
@@ -26,14 +26,17 @@ from h1conform.suites.harness.wire import (
     WireAdapter,
     WireRequest,
     WireSession,
+    causes,
 )
 
-__all__ = ["EVERY_FEATURE", "ClientAdapter", "causes", "classify_chain", "close_leftovers", "find_cause", "has_duplicate_names", "http_version", "no_duplicates",
+__all__ = ["EVERY_FEATURE", "STDLIB_VALIDATION_ERRORS", "ClientAdapter", "causes", "classify_chain", "close_leftovers", "find_cause", "has_duplicate_names", "http_version", "no_duplicates",
            "split_url", "ssl_context", "stdlib_kind"]
 
 # http.client's exceptions, socket timeouts, ssl errors and resets, as the http.client-API adapter
 # maps them: most clients end up raising (or wrapping) one of these.
 _STDLIB = HTTPClientAPIAdapter(http.client, "stdlib")
+# http.client's own refusals (ValueError, InvalidURL), for clients that build requests with it.
+STDLIB_VALIDATION_ERRORS = _STDLIB.validation_errors
 
 Classifier = Callable[[BaseException], ErrorKind | None]
 SessionFactory = Callable[[float, TLSConfig | None, str | None], WireSession]
@@ -61,26 +64,6 @@ class ClientAdapter(WireAdapter):
 
     def classify(self, exc: BaseException) -> ErrorKind | None:
         return classify_chain(exc, self._kind, self._fallback)
-
-
-def causes(exc: BaseException) -> Iterator[BaseException]:
-    """`exc`, then every exception it wraps, depth first, each once.
-
-    Clients wrap their causes in several ways: `raise ... from` (`__cause__`), raising inside an
-    `except` block (`__context__`), or passing the cause as an argument or attribute (urllib3's
-    `MaxRetryError.reason`, `ProtocolError("Connection aborted.", cause)`, aiohttp's `os_error`).
-    """
-    seen: set[int] = set()
-    stack = [exc]
-    while stack:
-        current = stack.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        wrapped = [current.__cause__, current.__context__, getattr(current, "reason", None),
-                   getattr(current, "os_error", None), *current.args]
-        stack.extend(reversed([item for item in wrapped if isinstance(item, BaseException)]))
 
 
 def find_cause(exc: BaseException, kind: type[BaseException] | tuple[type[BaseException], ...]) -> BaseException | None:

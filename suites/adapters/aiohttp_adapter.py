@@ -29,6 +29,15 @@ from h1conform.suites.harness.wire import (
 )
 
 
+# aiohttp checks the method, the URL (InvalidURL is a ValueError) and the header fields (ValueError)
+# while building the request, before any byte is written.
+VALIDATION_ERRORS = (ValueError,)
+# ConnectionTimeoutError (aiohttp 3.10) splits connect timeouts from ServerTimeoutError, of which
+# it is a subclass; before, ServerTimeoutError covered both.
+_TIMEOUTS = (aiohttp.ServerTimeoutError, getattr(aiohttp, "ConnectionTimeoutError", aiohttp.ServerTimeoutError),
+             asyncio.TimeoutError)
+
+
 class _Session(WireSession):
     def __init__(self, timeout: float, tls: TLSConfig | None, proxy: str | None) -> None:
         self._proxy = proxy
@@ -55,9 +64,7 @@ class _Session(WireSession):
             context = self._session.request(request.method, request.url, headers=CIMultiDict(request.headers),
                                             data=_payload(request.body), allow_redirects=False, proxy=self._proxy)
             response = await context.__aenter__()
-        except (ValueError, TypeError) as refused:
-            # aiohttp checks the method, the URL (InvalidURL is a ValueError) and the header fields
-            # while building the request, before any byte is written.
+        except VALIDATION_ERRORS as refused:
             if isinstance(refused, aiohttp.ClientError) and not isinstance(refused, aiohttp.InvalidURL):
                 raise
             raise RefusedInput(str(refused)) from refused
@@ -109,7 +116,7 @@ _LARGE_BODY = 2**20
 
 
 def _kind(exc: BaseException) -> ErrorKind | None:
-    if isinstance(exc, (aiohttp.ServerTimeoutError, aiohttp.ConnectionTimeoutError, asyncio.TimeoutError)):
+    if isinstance(exc, _TIMEOUTS):
         return ErrorKind.TIMEOUT
     if isinstance(exc, (aiohttp.ClientSSLError, aiohttp.ServerFingerprintMismatch)):
         return ErrorKind.TLS
@@ -138,6 +145,7 @@ def _fallback(exc: BaseException) -> ErrorKind | None:
 class AiohttpAdapter(ClientAdapter):
     name = "aiohttp"
     features = EVERY_FEATURE
+    validation_errors = VALIDATION_ERRORS
 
 
 WIRE_ADAPTER = AiohttpAdapter(_Session, _kind, _fallback)

@@ -10,6 +10,9 @@ are a list of pairs, so a field name given twice is sent twice; response headers
 
 from __future__ import annotations
 
+import inspect
+from typing import Any
+
 import httpx
 
 from h1conform.suites.adapters._common import EVERY_FEATURE, ClientAdapter, ssl_context
@@ -23,16 +26,27 @@ from h1conform.suites.harness.wire import (
 )
 
 
+# httpx checks the URL (InvalidURL, UnsupportedProtocol), header values (ValueError: not ASCII) while
+# building the request, and h11 the whole request head (LocalProtocolError) before writing a byte.
+VALIDATION_ERRORS = (ValueError, httpx.InvalidURL, httpx.LocalProtocolError, httpx.UnsupportedProtocol)
+# The proxy parameter: `proxy` since httpx 0.26, `proxies` (a URL for every scheme) before.
+_PROXY = "proxy" if "proxy" in inspect.signature(httpx.Client).parameters else "proxies"
+
+
+def _proxy_option(proxy: str | None) -> dict[str, Any]:
+    return {_PROXY: proxy}
+
+
 class _Session(WireSession):
     def __init__(self, timeout: float, tls: TLSConfig | None, proxy: str | None) -> None:
         self._client = httpx.Client(trust_env=False, timeout=httpx.Timeout(timeout), follow_redirects=False,
-                                    verify=ssl_context(tls) if tls is not None else True, proxy=proxy)
+                                    verify=ssl_context(tls) if tls is not None else True, **_proxy_option(proxy))
 
     def send(self, request: WireRequest) -> Response:
         try:
             built = self._client.build_request(request.method, request.url, headers=list(request.headers),
                                                content=request.body)
-        except (ValueError, TypeError, httpx.InvalidURL) as refused:
+        except VALIDATION_ERRORS as refused:
             # A URL httpx cannot parse, a header value that is not ASCII...: refused while building.
             raise RefusedInput(str(refused)) from refused
         response = self._client.send(built)
@@ -78,6 +92,7 @@ def _fallback(exc: BaseException) -> ErrorKind | None:
 class HttpxAdapter(ClientAdapter):
     name = "httpx"
     features = EVERY_FEATURE
+    validation_errors = VALIDATION_ERRORS
 
 
 WIRE_ADAPTER = HttpxAdapter(_Session, _kind, _fallback)

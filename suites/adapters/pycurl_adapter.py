@@ -121,9 +121,7 @@ class _Session(WireSession):
         curl.reset()
         try:
             self._configure(curl, request, head, body)
-        except (UnicodeEncodeError, ValueError, TypeError) as refused:
-            raise RefusedInput(str(refused)) from refused
-        except pycurl.error as refused:
+        except (ValueError, pycurl.error) as refused:
             raise RefusedInput(str(refused)) from refused
         try:
             curl.perform()
@@ -169,6 +167,8 @@ def _kind(exc: BaseException) -> ErrorKind | None:
 class PycurlAdapter(ClientAdapter):
     name = "pycurl"
     features = EVERY_FEATURE
+    # libcurl's errors (a malformed URL, an option it refuses) and pycurl's checks of option values.
+    validation_errors = (pycurl.error, ValueError)
 
 
 WIRE_ADAPTER = PycurlAdapter(_Session, _kind)

@@ -19,6 +19,7 @@ import requests.exceptions as errors
 
 from h1conform.suites.adapters._common import EVERY_FEATURE, ClientAdapter, close_leftovers, http_version, no_duplicates
 from h1conform.suites.adapters.urllib3_adapter import LEFTOVERS, urllib3_fallback, urllib3_kind
+from h1conform.suites.adapters.urllib3_adapter import VALIDATION_ERRORS as URLLIB3_VALIDATION_ERRORS
 from h1conform.suites.harness.wire import (
     FEATURE_DUPLICATE_HEADERS,
     ErrorKind,
@@ -28,6 +29,13 @@ from h1conform.suites.harness.wire import (
     WireRequest,
     WireSession,
 )
+
+
+# requests checks the URL and header fields while preparing the request; urllib3 and http.client
+# check the method, target and fields while sending, before any byte goes out.
+VALIDATION_ERRORS: tuple[type[BaseException], ...] = (
+    errors.InvalidURL, errors.MissingSchema, errors.InvalidSchema, errors.InvalidHeader,
+    errors.URLRequired, *URLLIB3_VALIDATION_ERRORS)
 
 
 class _NoHostnameCheck(requests.adapters.HTTPAdapter):
@@ -55,7 +63,7 @@ class _Session(WireSession):
         try:
             prepared = self._session.prepare_request(requests.Request(
                 request.method, request.url, headers=dict(request.headers), data=request.body))
-        except (ValueError, TypeError, errors.RequestException) as refused:
+        except (ValueError, errors.RequestException) as refused:
             raise RefusedInput(str(refused)) from refused
         try:
             response = self._session.send(prepared, timeout=(self._timeout, self._timeout), allow_redirects=False)
@@ -102,6 +110,7 @@ class RequestsAdapter(ClientAdapter):
     name = "requests"
     # Not FEATURE_DUPLICATE_HEADERS: request headers are a mapping.
     features = EVERY_FEATURE - {FEATURE_DUPLICATE_HEADERS}
+    validation_errors = VALIDATION_ERRORS
 
 
 WIRE_ADAPTER = RequestsAdapter(_Session, _kind, _fallback)

@@ -13,8 +13,15 @@ from typing import Any
 
 import urllib3
 import urllib3.exceptions as errors
+from urllib3._collections import HTTPHeaderDict
 
-from h1conform.suites.adapters._common import EVERY_FEATURE, ClientAdapter, close_leftovers, http_version
+from h1conform.suites.adapters._common import (
+    EVERY_FEATURE,
+    STDLIB_VALIDATION_ERRORS,
+    ClientAdapter,
+    close_leftovers,
+    http_version,
+)
 from h1conform.suites.harness.wire import (
     ErrorKind,
     RefusedInput,
@@ -27,9 +34,14 @@ from h1conform.suites.harness.wire import (
 # What urllib3 may leave open when it raises (see close_leftovers).
 LEFTOVERS = (http.client.HTTPResponse,)
 
-# urllib3 checks URLs, methods and header fields (the last two through http.client's putrequest
-# and putheader, which raise ValueError) while building the request, before a byte is sent.
-_REFUSED = (errors.LocationValueError, errors.URLSchemeUnknown, ValueError, TypeError)
+# urllib3 checks URLs (LocationValueError, and URLSchemeUnknown where the release has it), methods
+# and header fields (the last two through http.client's putrequest and putheader, which raise
+# ValueError; InvalidURL for the target) while building the request, before a byte is sent.
+VALIDATION_ERRORS: tuple[type[BaseException], ...] = (
+    errors.LocationValueError, getattr(errors, "URLSchemeUnknown", errors.LocationValueError), *STDLIB_VALIDATION_ERRORS)
+# InvalidChunkLength (a bad chunk-size line) appeared in urllib3 1.26.9; before, it is a ProtocolError.
+_INVALID_CHUNK_LENGTH: tuple[type[BaseException], ...] = tuple(
+    cls for cls in (getattr(errors, "InvalidChunkLength", None),) if isinstance(cls, type))
 
 
 class _Session(WireSession):
@@ -41,18 +53,21 @@ class _Session(WireSession):
             "cert_reqs": "CERT_REQUIRED",
             "ca_certs": tls.ca_file,
             "cert_file": tls.client_cert,
-            "assert_hostname": None if tls.check_hostname else False,
         }
+        if not tls.check_hostname:
+            # Only when needed: urllib3 1.26's PoolManager hands it to plain-HTTP connections too,
+            # whose constructor has no such parameter.
+            options["assert_hostname"] = False
         self._pool = urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
 
     def send(self, request: WireRequest) -> Response:
-        headers = urllib3.HTTPHeaderDict()
+        headers = HTTPHeaderDict()
         for name, value in request.headers:
             headers.add(name, value)
         try:
             response = self._pool.urlopen(request.method, request.url, body=request.body, headers=headers,
                                           retries=False, redirect=False, preload_content=True)
-        except _REFUSED as refused:
+        except VALIDATION_ERRORS as refused:
             if isinstance(refused, errors.HTTPError) and not isinstance(refused, errors.LocationValueError):
                 close_leftovers(refused, LEFTOVERS)
                 raise
@@ -69,9 +84,9 @@ class _Session(WireSession):
 
 def urllib3_kind(exc: BaseException) -> ErrorKind | None:
     """The kind of one of urllib3's precise exceptions (None for its generic wrappers); requests uses it too."""
-    if isinstance(exc, errors.InvalidChunkLength):
+    if isinstance(exc, _INVALID_CHUNK_LENGTH):
         # urllib3 makes a bad chunk-size line an IncompleteRead; it is one only when the line is missing.
-        return ErrorKind.INCOMPLETE if not exc.length else ErrorKind.PROTOCOL
+        return ErrorKind.INCOMPLETE if not getattr(exc, "length", None) else ErrorKind.PROTOCOL
     if isinstance(exc, errors.IncompleteRead):
         return ErrorKind.INCOMPLETE
     if isinstance(exc, errors.TimeoutError):
@@ -79,7 +94,7 @@ def urllib3_kind(exc: BaseException) -> ErrorKind | None:
     if isinstance(exc, errors.ProtocolError) and "ended prematurely" in str(exc):
         return ErrorKind.INCOMPLETE
     if isinstance(exc, (errors.InvalidHeader, errors.HeaderParsingError, errors.DecodeError,
-                        errors.ResponseNotChunked, errors.InvalidChunkLength)):
+                        errors.ResponseNotChunked, *_INVALID_CHUNK_LENGTH)):
         return ErrorKind.PROTOCOL
     return None
 
@@ -98,6 +113,7 @@ def urllib3_fallback(exc: BaseException) -> ErrorKind | None:
 class Urllib3Adapter(ClientAdapter):
     name = "urllib3"
     features = EVERY_FEATURE
+    validation_errors = VALIDATION_ERRORS
 
 
 WIRE_ADAPTER = Urllib3Adapter(_Session, urllib3_kind, urllib3_fallback)

@@ -14,7 +14,14 @@ from __future__ import annotations
 import urllib.error
 import urllib.request
 
-from h1conform.suites.adapters._common import EVERY_FEATURE, ClientAdapter, http_version, no_duplicates, ssl_context
+from h1conform.suites.adapters._common import (
+    EVERY_FEATURE,
+    STDLIB_VALIDATION_ERRORS,
+    ClientAdapter,
+    http_version,
+    no_duplicates,
+    ssl_context,
+)
 from h1conform.suites.harness.wire import (
     FEATURE_DUPLICATE_HEADERS,
     FEATURE_PERSISTENT,
@@ -41,11 +48,11 @@ class _Session(WireSession):
         try:
             prepared = urllib.request.Request(request.url, data=request.body, headers=dict(request.headers),
                                               method=request.method)
-        except (ValueError, TypeError) as refused:
+        except ValueError as refused:
             raise RefusedInput(str(refused)) from refused
         try:
             response = self._opener.open(prepared, timeout=self._timeout)
-        except (ValueError, TypeError) as refused:
+        except ValueError as refused:
             # http.client's checks of the URL (InvalidURL), method and header fields, made while
             # building the request line and header section, before any byte is sent.
             raise RefusedInput(str(refused)) from refused
@@ -73,6 +80,9 @@ class UrllibAdapter(ClientAdapter):
     # urllib.request sends "Connection: close" with every request (RFC9112-9.3-p4-s1 lets a client
     # that does not keep connections do so): scenarios that need a reused connection are unsupported.
     features = EVERY_FEATURE - {FEATURE_DUPLICATE_HEADERS, FEATURE_PERSISTENT}
+    # urllib.request's and http.client's checks of the URL, method and fields (ValueError,
+    # InvalidURL), and the URLError it raises for a URL of unknown type (only that one is refused).
+    validation_errors = (*STDLIB_VALIDATION_ERRORS, urllib.error.URLError)
 
 
 WIRE_ADAPTER = UrllibAdapter(_Session, fallback=_fallback)

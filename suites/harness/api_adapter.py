@@ -112,7 +112,7 @@ class _Session(WireSession):
             try:
                 conn.request(request.method, target, body=request.body,
                              headers=_HeaderPairs(tuple(request.headers)))
-            except (ValueError, TypeError) as refused:
+            except ValueError as refused:
                 if isinstance(refused, ssl.SSLError | ssl.CertificateError):
                     raise  # a failed handshake (SSLCertVerificationError is a ValueError too)
                 # http.client validates the method, URL (InvalidURL is a ValueError) and headers
@@ -159,6 +159,12 @@ def _host_port(netloc: str) -> tuple[str, int | None]:
     return (host, int(port)) if separator else (netloc, None)
 
 
+def _classes(module: ModuleType, class_name: str) -> tuple[type[BaseException], ...]:
+    """The exception class of that name in the module under test and in the stdlib's http.client."""
+    found = (getattr(source, class_name, None) for source in (module, http.client))
+    return tuple(dict.fromkeys(cls for cls in found if isinstance(cls, type) and issubclass(cls, BaseException)))
+
+
 class HTTPClientAPIAdapter(WireAdapter):
     """Wire adapter for any module that offers http.client's HTTPConnection API."""
 
@@ -168,16 +174,16 @@ class HTTPClientAPIAdapter(WireAdapter):
     def __init__(self, module: ModuleType, name: str) -> None:
         self.module = module
         self.name = name
+        # http.client's checks of the method and header fields raise ValueError, of the URL InvalidURL.
+        self.validation_errors: tuple[type[BaseException], ...] = (ValueError, *_classes(module, "InvalidURL"))
 
     def open_session(self, *, timeout: float, tls: TLSConfig | None = None, proxy: str | None = None) -> WireSession:
         return _Session(self.module, timeout, tls, proxy)
 
     def classify(self, exc: BaseException) -> ErrorKind | None:
         for class_name, kind in _KIND_BY_NAME:
-            for source in (self.module, http.client):
-                cls = getattr(source, class_name, None)
-                if isinstance(cls, type) and isinstance(exc, cls):
-                    return kind
+            if isinstance(exc, _classes(self.module, class_name)):
+                return kind
         if isinstance(exc, (socket.timeout, TimeoutError)):
             return ErrorKind.TIMEOUT
         if isinstance(exc, ssl.SSLError | ssl.CertificateError):

@@ -1,4 +1,5 @@
-"""Checks that api scenarios share."""
+"""Checks that refusal scenarios share: the proof that a refusal is the client's (`control_passes`)
+and, for api scenarios, that nothing was sent before it (`expect_refused_before_sending`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,28 @@ from collections.abc import Callable
 from typing import Any
 
 from h1conform.servers import ScriptedServer
+from h1conform.suites.harness.errors import HarnessError
 from h1conform.suites.harness.waiting import client_closed
+
+# What a refusal row's verdict is when its control fails.
+CONTROL_FAILED = "control failed: the adapter or client cannot run this scenario"
+
+
+def control_passes(make_server: Callable[[], ScriptedServer], control: Callable[[ScriptedServer], None]) -> None:
+    """The ground a refusal row stands on: the implementation under test runs the scenario's valid
+    variant, `control(server)` (the valid row's own exchange and check, on a server of its own so
+    that what the refusal row's server receives stays the refusal's alone).
+
+    A client that refuses every request, or an adapter that fails on every request, would "refuse"
+    the invalid variant too: its refusal proves nothing. So a failing control makes the refusal
+    row's verdict `error` (a HarnessError), never `pass` nor the client's `fail`; the valid row
+    itself reports what went wrong.
+    """
+    try:
+        control(make_server())
+    except AssertionError as failed:
+        first_line = (str(failed).strip().splitlines() or [type(failed).__name__])[0]
+        raise HarnessError(f"{CONTROL_FAILED} (its valid variant failed: {first_line})") from failed
 
 
 def expect_refused_before_sending(server: ScriptedServer, conn: Any, start: Callable[[], object],

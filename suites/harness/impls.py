@@ -15,6 +15,7 @@ module exposing one as `WIRE_ADAPTER`), which runs wire scenarios only.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.metadata
 import importlib.util
@@ -22,11 +23,14 @@ import os
 import platform
 import re
 import sys
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+
+from packaging.version import InvalidVersion, Version
 
 from h1conform.suites.harness.api_adapter import HTTPClientAPIAdapter
 from h1conform.suites.harness.wire import WireAdapter
@@ -40,16 +44,23 @@ class BuiltinAdapter:
     module: str  # the adapter module (it exposes WIRE_ADAPTER)
     client: str  # the client's top-level module, which must be importable
     distribution: str  # the client's distribution, whose version the reports show
-    requirement: str  # what to pip install when the client is missing
+    oldest: str  # the oldest release of it the adapter supports (checked: tox -e adapters-oldest)
+
+    @property
+    def requirement(self) -> str:
+        """What to pip install when the client is missing or too old."""
+        return f"{self.distribution}>={self.oldest}"
 
 
-# The client adapters shipped with the suite (the `clients` extra installs every client).
+# The client adapters shipped with the suite (the `clients` extra installs every client). The
+# oldest releases are those that install beside h1conform's own dependencies (h11>=0.16 rules out
+# httpx before 0.25.1) on the supported Pythons; pyproject.toml's clients extra has the same bounds.
 ADAPTERS = {
-    "urllib3": BuiltinAdapter("h1conform.suites.adapters.urllib3_adapter", "urllib3", "urllib3", "urllib3>=2.8"),
-    "requests": BuiltinAdapter("h1conform.suites.adapters.requests_adapter", "requests", "requests", "requests>=2.34"),
-    "httpx": BuiltinAdapter("h1conform.suites.adapters.httpx_adapter", "httpx", "httpx", "httpx>=0.28"),
-    "aiohttp": BuiltinAdapter("h1conform.suites.adapters.aiohttp_adapter", "aiohttp", "aiohttp", "aiohttp>=3.14"),
-    "pycurl": BuiltinAdapter("h1conform.suites.adapters.pycurl_adapter", "pycurl", "pycurl", "pycurl>=7.49"),
+    "urllib3": BuiltinAdapter("h1conform.suites.adapters.urllib3_adapter", "urllib3", "urllib3", "1.26"),
+    "requests": BuiltinAdapter("h1conform.suites.adapters.requests_adapter", "requests", "requests", "2.28"),
+    "httpx": BuiltinAdapter("h1conform.suites.adapters.httpx_adapter", "httpx", "httpx", "0.25.1"),
+    "aiohttp": BuiltinAdapter("h1conform.suites.adapters.aiohttp_adapter", "aiohttp", "aiohttp", "3.8"),
+    "pycurl": BuiltinAdapter("h1conform.suites.adapters.pycurl_adapter", "pycurl", "pycurl", "7.49"),
     "urllib": BuiltinAdapter("h1conform.suites.adapters.urllib_adapter", "urllib.request", "", ""),
 }
 
@@ -71,6 +82,7 @@ class Implementation:
     wire: WireAdapter
     version: str  # the implementation's version, as well as it can be told
     origin: str  # where it was loaded from
+    notes: tuple[str, ...] = ()  # warnings its import raised, shown once in the run's header
 
     @property
     def has_api(self) -> bool:
@@ -87,6 +99,18 @@ def resolve_all(specs: list[str]) -> list[Implementation]:
 
 
 def resolve(spec: str) -> Implementation:
+    """The implementation `spec` names. Warnings raised while importing it (an old client importing
+    `six` on a newer Python warns) become notes: under `filterwarnings = error` they would end the
+    run, though they say nothing about the client's HTTP."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")  # each warning once, whatever the filters of the run
+        impl = _resolve(spec)
+    notes = tuple(dict.fromkeys(f"--impl={spec}: importing it warned: {warning.category.__name__}: "
+                                f"{' '.join(str(warning.message).split())}" for warning in caught))
+    return dataclasses.replace(impl, notes=notes) if notes else impl
+
+
+def _resolve(spec: str) -> Implementation:
     if not spec.strip():
         raise ImplError("--impl needs a value: a built-in name (stdlib), a dotted module or a .py file")
     if spec in BUILTINS:
@@ -135,6 +159,8 @@ def _builtin_adapter(name: str, builtin: BuiltinAdapter) -> Implementation:
             raise ImplError(f"--impl={name}: the {name} adapter needs {builtin.client}, which does not import "
                             f"({' '.join(str(exc).split())}): pip install '{builtin.requirement}', or every client "
                             f"with h1conform's clients extra: {CLIENTS_EXTRA_HINT}") from None
+    if builtin.distribution:
+        _check_release(name, builtin)
     module = _import(name, builtin.module)
     adapter = getattr(module, "WIRE_ADAPTER", None)
     if not isinstance(adapter, WireAdapter):
@@ -142,6 +168,17 @@ def _builtin_adapter(name: str, builtin: BuiltinAdapter) -> Implementation:
     version = (f"{builtin.distribution} {importlib.metadata.version(builtin.distribution)}" if builtin.distribution
                else _version(sys.modules[builtin.client]))
     return Implementation(name, name, None, adapter, version, module.__file__ or builtin.module)
+
+
+def _check_release(name: str, builtin: BuiltinAdapter) -> None:
+    installed = importlib.metadata.version(builtin.distribution)
+    try:
+        too_old = Version(installed) < Version(builtin.oldest)
+    except InvalidVersion:
+        too_old = False  # a version we cannot read: let the adapter try it
+    if too_old:
+        raise ImplError(f"--impl={name}: {builtin.distribution} {installed} is not supported: the {name} adapter "
+                        f"supports {builtin.distribution} {builtin.oldest} and later (pip install '{builtin.requirement}')")
 
 
 def _entry_point(name: str) -> importlib.metadata.EntryPoint | None:

@@ -10,10 +10,13 @@ This module does not depend on pytest: third parties implement `WireAdapter` aga
 from __future__ import annotations
 
 import abc
+import dis
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
+
+from h1conform.suites.harness.errors import HarnessError
 
 Headers = Sequence[tuple[str, str]]
 
@@ -34,7 +37,8 @@ class Unsupported(Exception):
 
 class RefusedInput(Exception):
     """Raised by an adapter, from the client's exception, when the client refused the request
-    before sending anything (a bad URL, method or header); classified as INVALID_INPUT."""
+    before sending anything (a bad URL, method or header); classified as INVALID_INPUT if that
+    exception is one of the adapter's `validation_errors` (see `proven_refusal`)."""
 
 
 @dataclass(frozen=True)
@@ -158,6 +162,9 @@ class WireAdapter(abc.ABC):
     name: str = "adapter"
     # Wire features this client can express; scenarios that need others are *unsupported*.
     features: frozenset[str] = frozenset()
+    # The client's own exception classes that mean "refused the request before sending it". Only
+    # these make an INVALID_INPUT outcome: an adapter that declares none can never pass a refusal row.
+    validation_errors: tuple[type[BaseException], ...] = ()
 
     @abc.abstractmethod
     def open_session(self, *, timeout: float, tls: TLSConfig | None = None, proxy: str | None = None) -> WireSession:
@@ -186,9 +193,15 @@ class SessionHandle:
         except Unsupported:
             raise
         except RefusedInput as refused:
-            return Failure(ErrorKind.INVALID_INPUT, refused.__cause__ or refused)
+            return Failure(ErrorKind.INVALID_INPUT, proven_refusal(self._adapter, refused.__cause__ or refused))
         except Exception as exc:
-            kind = self._adapter.classify(exc)
+            try:
+                kind = self._adapter.classify(exc)
+            except Exception as broken:
+                raise HarnessError(f"the {self._adapter.name} adapter is broken: classifying "
+                                   f"{type(exc).__name__} raised {type(broken).__name__}: {broken}") from broken
+            if kind is ErrorKind.INVALID_INPUT:
+                return Failure(kind, proven_refusal(self._adapter, exc))
             return Failure(kind or ErrorKind.UNCLASSIFIED, exc)
 
     def close(self) -> None:
@@ -200,6 +213,73 @@ class SessionHandle:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+
+
+# Exceptions that say a program is wrong (a call that does not fit, a name that is missing), not
+# that a client checked its input: an adapter calling a release of its client it does not fit.
+_PROGRAMMING_ERRORS = (TypeError, AttributeError, NameError, ImportError, AssertionError)
+# Where the harness's and the adapters' own code lives: an exception raised there is theirs.
+_HARNESS_PACKAGE = __name__.rpartition(".harness.")[0] + "."
+
+
+def proven_refusal(adapter: WireAdapter, exc: BaseException) -> BaseException:
+    """`exc`, if it proves that the client refused the request: one of the adapter's
+    `validation_errors`, not a programming error, raised by the client's code rather than by the
+    adapter's. Otherwise a HarnessError naming the adapter: a broken adapter (or a release of the
+    client it does not fit) must never pass as a client that refuses bad input. Scenarios also
+    check that the server received nothing."""
+    if not isinstance(exc, adapter.validation_errors):
+        # A client's wrapper around its own refusal (urllib3 around http.client's InvalidURL).
+        exc = next((link for link in causes(exc) if isinstance(link, adapter.validation_errors)), exc)
+    declared = isinstance(exc, adapter.validation_errors) and not isinstance(exc, _PROGRAMMING_ERRORS)
+    origin = _raise_statement_in(exc)
+    if declared and not origin.startswith(_HARNESS_PACKAGE):
+        return exc
+    why = (f"raised by the adapter's own code ({origin})" if declared else
+           "not one of the client's validation errors the adapter declares "
+           f"({', '.join(cls.__name__ for cls in adapter.validation_errors) or 'none'})")
+    raise HarnessError(f"the {adapter.name} adapter failed, not its client: {type(exc).__name__}: {exc} is {why}; "
+                       "the adapter or this release of its client cannot run this scenario") from exc
+
+
+def _raise_statement_in(exc: BaseException) -> str:
+    """The module whose `raise` statement raised `exc`; "" if C code raised it (a client's
+    extension, as pycurl's setopt) or if it cannot be told.
+
+    The innermost frame of the traceback is where the exception appeared: at a raise statement
+    when Python code raised it, at a call when C code did (the calling frame is then the innermost).
+    """
+    frame_tb = exc.__traceback__
+    while frame_tb is not None and frame_tb.tb_next is not None:
+        frame_tb = frame_tb.tb_next
+    if frame_tb is None:
+        return ""
+    code = frame_tb.tb_frame.f_code.co_code
+    raised_here = 0 <= frame_tb.tb_lasti < len(code) and code[frame_tb.tb_lasti] in _RAISE_OPCODES
+    return str(frame_tb.tb_frame.f_globals.get("__name__", "")) if raised_here else ""
+
+
+_RAISE_OPCODES = frozenset(dis.opmap[name] for name in ("RAISE_VARARGS", "RERAISE") if name in dis.opmap)
+
+
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """`exc`, then every exception it wraps, depth first, each once.
+
+    Clients wrap their causes in several ways: `raise ... from` (`__cause__`), raising inside an
+    `except` block (`__context__`), or passing the cause as an argument or attribute (urllib3's
+    `MaxRetryError.reason`, `ProtocolError("Connection aborted.", cause)`, aiohttp's `os_error`).
+    """
+    seen: set[int] = set()
+    stack = [exc]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        wrapped = [current.__cause__, current.__context__, getattr(current, "reason", None),
+                   getattr(current, "os_error", None), *current.args]
+        stack.extend(reversed([item for item in wrapped if isinstance(item, BaseException)]))
 
 
 # Feature names adapters declare (see WireAdapter.features).
