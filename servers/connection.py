@@ -7,12 +7,15 @@ shutting the server down ends every wait at once; no wait polls and none is unbo
 from __future__ import annotations
 
 import errno
+import fcntl
 import select
 import socket
 import struct
+import termios
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from h1conform.servers.requests import RecordedRequest, RequestParser
@@ -45,6 +48,12 @@ def peer_closed(sock: socket.socket) -> bool:
         return False
     except ConnectionResetError:
         return True
+
+
+def _unread_bytes(sock: socket.socket) -> int:
+    """How many received bytes the kernel holds for this socket, not read yet."""
+    holder = struct.pack("i", 0)
+    return int(struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.FIONREAD, holder))[0])
 
 
 def loopback_barrier(timeout: float) -> bool:
@@ -90,6 +99,7 @@ class ConnectionRecord:
     _client_closed: threading.Event = field(default_factory=threading.Event, repr=False)
     _finished: threading.Event = field(default_factory=threading.Event, repr=False)
     _kernel_says_closed: Callable[[], bool] | None = field(default=None, repr=False)
+    _server_busy: Callable[[], bool] | None = field(default=None, repr=False)
 
     @property
     def client_closed(self) -> bool:
@@ -112,6 +122,14 @@ class ConnectionRecord:
         if self.client_closed:
             return True
         probe = self._kernel_says_closed
+        return probe is not None and probe()
+
+    def server_busy(self) -> bool:
+        """True while the server, not the client, holds this connection up: its thread is working
+        (between waits on the client), or the kernel holds bytes or a close from the client that
+        the thread has not read yet. On a loaded machine that thread may wait long for its turn;
+        the scenario deadline does not count that time against the client. Takes no lock."""
+        probe = self._server_busy
         return probe is not None and probe()
 
     def _moved(self, what: str) -> None:
@@ -156,7 +174,9 @@ class ServerConnection:
         self.parser: RequestParser | None = None  # a request whose body is still to be read
         self.open = True
         self._closing = threading.Lock()  # the kernel probe must not use a socket being closed
+        self._awaiting_client = False  # the thread waits on the client (or on the test, which does)
         record._kernel_says_closed = self._peer_closed
+        record._server_busy = self._busy
         self._wake = wake
         self._stopping = stopping
         self.channel: TLSChannel | None = None
@@ -228,6 +248,28 @@ class ServerConnection:
     def note(self, event: str) -> None:
         self.record.events.append(event)
 
+    @contextmanager
+    def awaiting_client(self) -> Iterator[None]:
+        """Mark the block as a wait on the client: it is the client's time, not the server's."""
+        before, self._awaiting_client = self._awaiting_client, True
+        try:
+            yield
+        finally:
+            self._awaiting_client = before
+
+    def _busy(self) -> bool:
+        if not self.open:
+            return False
+        if not self._awaiting_client:
+            return True
+        if not self._closing.acquire(blocking=False):  # being closed: the server's work
+            return True
+        try:
+            return self.open and (_unread_bytes(self.sock) > 0
+                                  or (not self.record.client_closed and peer_closed(self.sock)))
+        finally:
+            self._closing.release()
+
     def _peer_closed(self) -> bool:
         """Whether the client's FIN or reset has reached this socket (read or not by the thread)."""
         with self._closing:
@@ -242,7 +284,8 @@ class ServerConnection:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            readable, _, _ = select.select([self.sock, self._wake], [], [], remaining)
+            with self.awaiting_client():
+                readable, _, _ = select.select([self.sock, self._wake], [], [], remaining)
             # What the client sent before the server was told to stop is read first: on a loaded
             # machine the test may end before this thread has had its turn, and those bytes are
             # still what the client did.
@@ -265,7 +308,8 @@ class ServerConnection:
     def _socket_send(self, data: bytes, recorded: bytearray | None) -> bool:
         view = memoryview(data)
         while view:
-            stopping, _, _ = select.select([self._wake], [self.sock], [])
+            with self.awaiting_client():  # a client that does not read holds the send up
+                stopping, _, _ = select.select([self._wake], [self.sock], [])
             if stopping:
                 raise ServerShutdown
             try:

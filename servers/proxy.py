@@ -114,7 +114,8 @@ class Relay(Step):
         # The connection's wake-up socket ends the wait when the proxy shuts down.
         wake = conn._wake
         while True:
-            readable, _, _ = select.select([conn.sock, upstream, wake], [], [])
+            with conn.awaiting_client():  # the origin's own server says when it is the one working
+                readable, _, _ = select.select([conn.sock, upstream, wake], [], [])
             if wake in readable:
                 raise ServerShutdown
             if conn.sock in readable:

@@ -171,6 +171,16 @@ class ScriptedServer:
         deadline = time.monotonic() + timeout
         return all(record.wait_finished(max(0.0, deadline - time.monotonic())) for record in list(self.connections))
 
+    def busy(self) -> bool:
+        """True while the server, not the client, holds the scenario up: a connection the kernel
+        holds that the accept thread has not taken yet, or a connection's `server_busy()`.
+        Takes no lock (the scenario deadline asks from a signal handler)."""
+        try:
+            pending, _, _ = select.select([self._listener], [], [], 0)
+        except (OSError, ValueError):  # closed
+            return False
+        return bool(pending) or any(record.server_busy() for record in list(self.connections))
+
     def check(self) -> None:
         """Raise ServerError now if anything went wrong in the server's threads."""
         if self.errors:

@@ -231,7 +231,11 @@ class Call(Step):
     handler: Callable[[ServerConnection], None]
 
     def run(self, conn: ServerConnection) -> None:
-        self.handler(conn)
+        # Handlers wait on the test (which waits on the client) more than they work: their time
+        # counts as the client's for the scenario deadline, or a client hanging before the test
+        # lets the handler go on would never time out.
+        with conn.awaiting_client():
+            self.handler(conn)
 
     def __str__(self) -> str:
         return f"call({getattr(self.handler, '__name__', self.handler)!r})"

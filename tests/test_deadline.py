@@ -10,11 +10,12 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from h1conform.servers import ScriptedServer, expect_request, send, stall
-from h1conform.suites.harness.deadline import ScenarioTimeout, deadline, deadline_paused, scenario_deadline
-from h1conform.suites.harness.progress import ServersWatch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from h1conform.servers import ScriptedServer, expect_request, pause, send, stall
+from h1conform.suites.harness.deadline import ScenarioTimeout, deadline, deadline_paused, scenario_deadline
+from h1conform.suites.harness.progress import ServersWatch
 
 BUDGET = 0.2
 LONGER = 2.0  # how long a hanging block would run if the deadline did not stop it
@@ -198,6 +199,14 @@ def test_reason_waiting_for_the_status_line(server: ScriptedServer) -> None:
     with connected(server, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n") as sock:
         until(lambda: bool(server.requests and server.requests[0].complete))
         assert "while waiting for the status line on connection 0" in hang_reading(sock, server)
+
+
+def test_a_server_at_work_is_no_lack_of_progress(server: ScriptedServer) -> None:
+    # The server pauses three budgets before it answers: its time, not the client's.
+    server.add_connection(expect_request(), pause(3 * BUDGET), send(b"HTTP/1.1 204 No Content\r\n\r\n"))
+    with connected(server, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n") as sock:
+        with deadline(BUDGET, ServersWatch([server])):
+            assert sock.recv(100).startswith(b"HTTP/1.1 204")
 
 
 def test_reason_reading_the_response(server: ScriptedServer) -> None:

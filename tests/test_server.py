@@ -18,6 +18,8 @@ import warnings
 from collections.abc import Callable, Iterator
 
 import pytest
+from raw_sockets import TIMEOUT, connect, recv_exactly
+
 from h1conform.servers import (
     BYTEWISE,
     WHOLE,
@@ -43,7 +45,6 @@ from h1conform.servers import (
 from h1conform.servers.connection import ScriptError, loopback_barrier
 from h1conform.servers.requests import RequestParser
 from h1conform.servers.steps import Send
-from raw_sockets import TIMEOUT, connect, recv_exactly
 
 SHORT = 0.1  # for waits that are expected to time out
 
@@ -1001,3 +1002,16 @@ def test_connections_opened_counts_what_the_client_opened() -> None:
 
 def test_loopback_barrier_sees_its_own_close_arrive() -> None:
     assert loopback_barrier(TIMEOUT)
+
+
+def test_busy_while_the_kernel_holds_what_the_thread_has_not_read() -> None:
+    release = threading.Event()
+    with ScriptedServer() as server:
+        server.add_connection(call(lambda conn: release.wait(TIMEOUT)))  # waits on the test
+        with connect(server) as sock:
+            assert server.wait_connections(1)
+            assert _until(lambda: not server.busy()), "control: a thread waiting on the test is not busy"
+            sock.sendall(b"x")
+            assert _until(server.busy), "bytes the thread has not read are the server's to handle"
+            release.set()
+            assert _until(lambda: not server.busy()), "read, in the drain after the script"

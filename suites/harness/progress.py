@@ -6,6 +6,8 @@ the connection where something moved last tells what the client was doing when i
 
 from __future__ import annotations
 
+import time
+
 from h1conform.servers import ConnectionRecord, ScriptedServer
 
 
@@ -22,6 +24,10 @@ class ServersWatch:
         self.closing = closing
 
     def last_progress(self) -> float | None:
+        # While a server has work of its own (its thread waiting for its turn on a loaded machine,
+        # bytes from the client it has not read yet), the client is not the one holding things up.
+        if any(server.busy() for server in list(self.servers)):
+            return time.monotonic()
         latest = self._latest()
         return latest.progress_at if latest is not None else None
 
