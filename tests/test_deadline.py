@@ -216,12 +216,12 @@ def test_reason_reading_the_response(server: ScriptedServer) -> None:
         assert "while reading the response on connection 0 (the server sent 17 bytes)" in hang_reading(sock, server)
 
 
-def test_reason_done_with_the_response(server: ScriptedServer) -> None:
+def test_reason_reading_or_closing_after_the_whole_response(server: ScriptedServer) -> None:
     server.add_connection(expect_request(), send(b"HTTP/1.1 200 OK\r\n"))
     with connected(server, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n") as sock:
         assert sock.recv(100) == b"HTTP/1.1 200 OK\r\n"
         until(lambda: server.connections[0].script_done)
-        assert ("while done with the response on connection 0: reading past its 17 bytes, or closing"
+        assert ("while reading the response on connection 0 (all 17 bytes sent), or closing"
                 in hang_reading(sock, server))
 
 

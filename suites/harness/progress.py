@@ -56,7 +56,7 @@ def describe(record: ConnectionRecord) -> str:
             return f"waiting for the status line {where} (the request arrived whole, no response byte sent yet)"
         return f"sending the request {where} ({len(record.received)} bytes arrived so far)"
     if record.last_moved == "sent" and record.script_done:
-        return f"done with the response {where}: reading past its {len(record.sent)} bytes, or closing"
+        return f"reading the response {where} (all {len(record.sent)} bytes sent), or closing"
     if record.last_moved == "sent":
         return f"reading the response {where} (the server sent {len(record.sent)} bytes)"
     return f"busy after closing connection {record.index}, its last"
