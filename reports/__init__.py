@@ -9,7 +9,8 @@ Markdown and as one self-contained HTML file, or compares two runs:
     python -m h1conform.reports diff OLD.json NEW.json
 
 Modules, one job each: `load` (read and validate), `model` (the matrix and its totals), `spec`
-(the text behind a reference), `markdown`, `html`, `diff`, and `__main__` (the command line).
+(the text behind a reference), `escape` (client text made safe for Markdown and for JSON in HTML),
+`markdown`, `html`, `diff`, and `__main__` (the command line).
 """
 
 from h1conform.reports.load import ReportError, Results, load

@@ -141,8 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return BAD_INPUT
     except Exception as exc:  # a bug: say so, and never exit 1, which means "regressions"
         traceback.print_exc()
-        print(f"internal error (a bug of h1conform.reports, please report it): {type(exc).__name__}: {exc}",
-              file=sys.stderr)
+        print(f"internal error (a bug of h1conform.reports, please report it): {type(exc).__name__}: "
+              f"{visible(str(exc))}", file=sys.stderr)
         return INTERNAL_ERROR
 
 

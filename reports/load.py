@@ -3,7 +3,7 @@
 A results file holds text that the client under test chose, so reading it refuses what Python's
 json module accepts but a report cannot use: NaN and infinities (not JSON, and they blank the HTML
 page), numbers too long to convert, and nesting deeper than any results file has (which would be a
-RecursionError further on). A lone surrogate (the escape `"\udcff"` with no partner: valid JSON
+RecursionError further on). A lone surrogate (the escape `"\\udcff"` with no partner: valid JSON
 syntax, but no character) is replaced by U+FFFD, so that every report can still be written as UTF-8.
 """
 
