@@ -26,7 +26,7 @@ def control_passes(make_server: Callable[[], ScriptedServer], control: Callable[
     """
     try:
         control(make_server())
-    except AssertionError as failed:
+    except (AssertionError, HarnessError) as failed:
         first_line = (str(failed).strip().splitlines() or [type(failed).__name__])[0]
         raise HarnessError(f"{CONTROL_FAILED} (its valid variant failed: {first_line})") from failed
 

@@ -189,7 +189,7 @@ class SessionHandle:
 
     def request(self, method: str, url: str, headers: Headers = (), body: bytes | None = None) -> Outcome:
         try:
-            return self._session.send(WireRequest(method, url, tuple(headers), body))
+            response = self._session.send(WireRequest(method, url, tuple(headers), body))
         except Unsupported:
             raise
         except RefusedInput as refused:
@@ -203,6 +203,10 @@ class SessionHandle:
             if kind is ErrorKind.INVALID_INPUT:
                 return Failure(kind, proven_refusal(self._adapter, exc))
             return Failure(kind or ErrorKind.UNCLASSIFIED, exc)
+        if not isinstance(response, Response):
+            raise HarnessError(f"the {self._adapter.name} adapter is broken: its send() returned "
+                               f"{type(response).__name__}, not a Response")
+        return response
 
     def close(self) -> None:
         self._session.close()
@@ -218,7 +222,8 @@ class SessionHandle:
 # Exceptions that say a program is wrong (a call that does not fit, a name that is missing), not
 # that a client checked its input: an adapter calling a release of its client it does not fit.
 _PROGRAMMING_ERRORS = (TypeError, AttributeError, NameError, ImportError, AssertionError)
-# Where the harness's and the adapters' own code lives: an exception raised there is theirs.
+# Where the harness's and the built-in adapters' code lives: an exception raised there is theirs
+# (as is one raised in the module of the adapter's class).
 _HARNESS_PACKAGE = __name__.rpartition(".harness.")[0] + "."
 
 
@@ -233,11 +238,16 @@ def proven_refusal(adapter: WireAdapter, exc: BaseException) -> BaseException:
         exc = next((link for link in causes(exc) if isinstance(link, adapter.validation_errors)), exc)
     declared = isinstance(exc, adapter.validation_errors) and not isinstance(exc, _PROGRAMMING_ERRORS)
     origin = _raise_statement_in(exc)
-    if declared and not origin.startswith(_HARNESS_PACKAGE):
+    adapters_own = bool(origin) and (origin.startswith(_HARNESS_PACKAGE) or origin == type(adapter).__module__)
+    if declared and not adapters_own:
         return exc
-    why = (f"raised by the adapter's own code ({origin})" if declared else
-           "not one of the client's validation errors the adapter declares "
-           f"({', '.join(cls.__name__ for cls in adapter.validation_errors) or 'none'})")
+    if declared:
+        why = f"raised by the adapter's own code ({origin})"
+    elif isinstance(exc, _PROGRAMMING_ERRORS):
+        why = "a programming error, never a client's refusal"
+    else:
+        why = ("not one of the client's validation errors the adapter declares "
+               f"({', '.join(cls.__name__ for cls in adapter.validation_errors) or 'none'})")
     raise HarnessError(f"the {adapter.name} adapter failed, not its client: {type(exc).__name__}: {exc} is {why}; "
                        "the adapter or this release of its client cannot run this scenario") from exc
 
