@@ -23,6 +23,7 @@ from __future__ import annotations
 import pytest
 from h1conform.servers import close, expect_request, respond, send, stall
 from h1conform.suites.harness import API, API_LEVEL, MUST, WIRE, expect_response, scenario, variant
+from h1conform.suites.harness.fixtures import CLIENT_TIMEOUT
 from h1conform.suites.harness.waiting import client_closed, connections_opened
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
@@ -289,7 +290,7 @@ def test_connection_after_error(server, client, script, error):
     server.add_connection(script, respond(SECOND) if error is None else [])  # the control reuses it
     server.add_connection(respond(SECOND), optional=True)  # for a client that reconnects by itself
     server.add_connection(respond(SECOND), optional=True)  # for the request after close()
-    conn = client.connect(server, timeout=0.3 if error == "timeout" else 3.0)
+    conn = client.connect(server, timeout=0.3 if error == "timeout" else CLIENT_TIMEOUT)
     conn.request("GET", "/1")
     expected = (TimeoutError if error == "timeout" else getattr(client.module, error)) if error else None
     if expected is None:
@@ -297,7 +298,7 @@ def test_connection_after_error(server, client, script, error):
     else:
         with pytest.raises(expected):
             read_all(conn)
-    conn.timeout = 3.0
+    conn.timeout = CLIENT_TIMEOUT
     outcome = "response"
     try:
         conn.request("GET", "/2")
