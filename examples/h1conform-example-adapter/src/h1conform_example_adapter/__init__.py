@@ -64,6 +64,8 @@ class ExampleSession(WireSession):
 class ExampleAdapter(WireAdapter):
     name = "example-wire"
     features = frozenset({FEATURE_REASON, FEATURE_VERSION})
+    # What http.client raises when it refuses a request before sending: only these prove a refusal.
+    validation_errors = (ValueError, http.client.InvalidURL)
 
     def open_session(self, *, timeout: float, tls: TLSConfig | None = None, proxy: str | None = None) -> WireSession:
         if tls is not None or proxy is not None:
