@@ -32,7 +32,12 @@ from h1conform.suites.harness import (
     scenario,
     variant,
 )
-from h1conform.suites.harness.checks import control_passes, expect_refused_before_sending
+from h1conform.suites.harness.checks import (
+    control_passes,
+    expect_refused_before_sending,
+    sent_through_api,
+    start_request,
+)
 from h1conform.suites.harness.fixtures import CLIENT_TIMEOUT
 from h1conform.suites.harness.wire import FEATURE_DUPLICATE_HEADERS
 
@@ -446,27 +451,14 @@ def _field_sent(server, wire, name, value):
     assert server.requests[0].header(name) == value.encode()
 
 
-def _start_field(conn, how, name, value):
-    if how == "request":
-        conn.request("GET", "/", headers={name: value})
-    else:
-        conn.putrequest("GET", "/")
-        conn.putheader(name, value)
-        conn.endheaders()
-
-
 def _field_sent_api(server, client, how, name, value):
-    server.add_connection(expect_request(strict=False), send(OK))
-    conn = client.connect(server)
-    _start_field(conn, how, name, value)
-    conn.getresponse().read()
-    assert server.requests[0].header(name) == value.encode()
+    assert sent_through_api(server, client, how, "GET", "/", ((name, value),)).header(name) == value.encode()
 
 
 def _check_refused(server, client, how, name, value):
     server.add_connection(expect_request(strict=False), send(OK), optional=True)
     conn = client.connect(server)
     expect_refused_before_sending(
-        server, conn, lambda: _start_field(conn, how, name, value), ValueError,
+        server, conn, lambda: start_request(conn, how, "GET", "/", ((name, value),)), ValueError,
         f"RFC 9110 5: field {name!r}: {value!r} does not match the field-line grammar; {how}() must raise "
         "ValueError before anything is sent")

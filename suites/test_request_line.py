@@ -27,7 +27,12 @@ from h1conform.suites.harness import (
     expect_response,
     scenario,
 )
-from h1conform.suites.harness.checks import control_passes, expect_refused_before_sending
+from h1conform.suites.harness.checks import (
+    control_passes,
+    expect_refused_before_sending,
+    sent_through_api,
+    start_request,
+)
 from h1conform.suites.harness.waiting import client_closed
 from h1conform.suites.harness.wire import FEATURE_CUSTOM_METHODS
 
@@ -144,24 +149,12 @@ def test_method_refused_api(make_server, server, client, method, refused, how):
     server.add_connection(expect_request(strict=False), send(OK), optional=True)
     conn = client.connect(server)
     expect_refused_before_sending(
-        server, conn, lambda: _start_method(conn, how, method), ValueError,
+        server, conn, lambda: start_request(conn, how, method, "/"), ValueError,
         f"RFC 9110 9.1: a method is a token; {method!r} must raise ValueError in {how}() before anything is sent")
 
 
-def _start_method(conn, how, method):
-    if how == "request":
-        conn.request(method, "/")
-    else:
-        conn.putrequest(method, "/")
-        conn.endheaders()
-
-
 def _method_sent_api(server, client, how, method):
-    server.add_connection(expect_request(strict=False), send(OK))
-    conn = client.connect(server)
-    _start_method(conn, how, method)
-    conn.getresponse().read()
-    assert request_line(server.requests[0].raw) == f"{method} / HTTP/1.1\r\n".encode()
+    assert request_line(sent_through_api(server, client, how, method, "/").raw) == f"{method} / HTTP/1.1\r\n".encode()
 
 
 # -- request-target -------------------------------------------------------------------------------
@@ -278,25 +271,13 @@ def test_target_refused_api(make_server, server, client, url, refused, how):
     server.add_connection(expect_request(strict=False), send(OK), optional=True)
     conn = client.connect(server)
     expect_refused_before_sending(
-        server, conn, lambda: _start_target(conn, how, url), client.module.InvalidURL,
+        server, conn, lambda: start_request(conn, how, "GET", url), client.module.InvalidURL,
         f"a URL with a space or control character must raise InvalidURL in {how}() before anything is sent "
         "(CVE-2019-9740)")
 
 
-def _start_target(conn, how, url):
-    if how == "request":
-        conn.request("GET", url)
-    else:
-        conn.putrequest("GET", url)
-        conn.endheaders()
-
-
 def _target_sent_api(server, client, how, url):
-    server.add_connection(expect_request(strict=False), send(OK))
-    conn = client.connect(server)
-    _start_target(conn, how, url)
-    conn.getresponse().read()
-    assert server.requests[0].target == url.encode()
+    assert sent_through_api(server, client, how, "GET", url).target == url.encode()
 
 
 # -- version and framing of the head --------------------------------------------------------------

@@ -50,12 +50,26 @@ from h1conform.suites.harness.api_adapter import HTTPClientAPIAdapter
 from h1conform.suites.harness.wire import FEATURE_CUSTOM_METHODS, RefusedInput, WireAdapter, WireSession
 
 
-class _Broken(WireSession):
+def _unexpected_keyword():
+    # A keyword this release of the client does not take, as urllib3 1.26 with assert_hostname.
+    http.client.HTTPConnection("127.0.0.1", timeout=1, assert_hostname=None)
+
+
+def _bad_method():
+    # A client that refuses every request with its own validation error (a bad method).
+    http.client.HTTPConnection("127.0.0.1").putrequest("G\\r\\nET", "/")
+
+
+class _Session(WireSession):
+    """Every request runs `attempt`, and whatever it raises is taken for a refusal."""
+
+    def __init__(self, attempt):
+        self._attempt = attempt
+
     def send(self, request):
         try:
-            # A keyword this release of the client does not take, as urllib3 1.26 with assert_hostname.
-            http.client.HTTPConnection("127.0.0.1", timeout=1, assert_hostname=None)
-        except TypeError as exc:
+            self._attempt()
+        except Exception as exc:
             raise RefusedInput(str(exc)) from exc
 
     def close(self):
@@ -67,32 +81,19 @@ class BrokenAdapter(WireAdapter):
     features = frozenset({FEATURE_CUSTOM_METHODS})
     # Even declared, a TypeError is never a proof of refusal.
     validation_errors = (ValueError, TypeError)
+    attempt = staticmethod(_unexpected_keyword)
 
     def open_session(self, *, timeout, tls=None, proxy=None):
-        return _Broken()
+        return _Session(self.attempt)
 
     def classify(self, exc):
         return None
 
 
-class _RefusesEverything(WireSession):
-    def send(self, request):
-        try:
-            # A client that refuses every request with its own validation error (a bad method).
-            http.client.HTTPConnection("127.0.0.1").putrequest("G\\r\\nET", "/")
-        except ValueError as exc:
-            raise RefusedInput(str(exc)) from exc
-
-    def close(self):
-        pass
-
-
 class RefusesEverything(BrokenAdapter):
     name = "refuses-everything"
     validation_errors = (ValueError,)
-
-    def open_session(self, *, timeout, tls=None, proxy=None):
-        return _RefusesEverything()
+    attempt = staticmethod(_bad_method)
 
 
 WIRE_ADAPTER = {adapter}

@@ -28,7 +28,6 @@ from h1conform.suites.harness.wire import (
     WireSession,
 )
 
-
 # aiohttp checks the method, the URL (InvalidURL is a ValueError) and the header fields (ValueError)
 # while building the request, before any byte is written.
 VALIDATION_ERRORS = (ValueError,)

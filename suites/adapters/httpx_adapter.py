@@ -25,7 +25,6 @@ from h1conform.suites.harness.wire import (
     WireSession,
 )
 
-
 # httpx checks the URL (InvalidURL, UnsupportedProtocol), header values (ValueError: not ASCII) while
 # building the request, and h11 the whole request head (LocalProtocolError) before writing a byte.
 VALIDATION_ERRORS = (ValueError, httpx.InvalidURL, httpx.LocalProtocolError, httpx.UnsupportedProtocol)

@@ -30,7 +30,6 @@ from h1conform.suites.harness.wire import (
     WireSession,
 )
 
-
 # requests checks the URL and header fields while preparing the request; urllib3 and http.client
 # check the method, target and fields while sending, before any byte goes out.
 VALIDATION_ERRORS: tuple[type[BaseException], ...] = (

@@ -6,12 +6,35 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from h1conform.servers import ScriptedServer
+from h1conform.servers import RecordedRequest, ScriptedServer, expect_request, send
 from h1conform.suites.harness.errors import HarnessError
 from h1conform.suites.harness.waiting import client_closed
 
 # What a refusal row's verdict is when its control fails.
 CONTROL_FAILED = "control failed: the adapter or client cannot run this scenario"
+_OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+
+
+def start_request(conn: Any, how: str, method: str, url: str, headers: tuple[tuple[str, str], ...] = ()) -> None:
+    """Send a request through the http.client API: `how` is "request" (request()) or anything
+    else (putrequest(), putheader() for each field, endheaders())."""
+    if how == "request":
+        conn.request(method, url, headers=dict(headers))
+        return
+    conn.putrequest(method, url)
+    for name, value in headers:
+        conn.putheader(name, value)
+    conn.endheaders()
+
+
+def sent_through_api(server: ScriptedServer, client: Any, how: str, method: str, url: str,
+                     headers: tuple[tuple[str, str], ...] = ()) -> RecordedRequest:
+    """What the server received from a request sent by `start_request` (answered 200, read whole)."""
+    server.add_connection(expect_request(strict=False), send(_OK))
+    conn = client.connect(server)
+    start_request(conn, how, method, url, headers)
+    conn.getresponse().read()
+    return server.requests[0]
 
 
 def control_passes(make_server: Callable[[], ScriptedServer], control: Callable[[ScriptedServer], None]) -> None:
