@@ -14,6 +14,7 @@ import socket
 from typing import Any
 
 import pytest
+
 from h1conform.servers import respond
 from h1conform.suites.harness import API, API_LEVEL, scenario
 from h1conform.suites.harness.fixtures import CLIENT_TIMEOUT

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 import trustme
-from h1conform.servers import ScriptedServer, ServerConnection, call, expect_request, respond, send
 
 from h1conform import reference
+from h1conform.servers import ScriptedServer, ServerConnection, call, expect_request, respond, send
 
 TIMEOUT = 5.0
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"

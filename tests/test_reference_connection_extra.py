@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 import trustme
-from h1conform.reference import _connection
-from h1conform.servers import ScriptedServer, ServerConnection, call, close, expect_request, respond, send
 
 from h1conform import reference
+from h1conform.reference import _connection
+from h1conform.servers import ScriptedServer, ServerConnection, call, close, expect_request, respond, send
 
 TIMEOUT = 5.0
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"

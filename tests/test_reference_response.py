@@ -14,10 +14,10 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from h1conform.reference import _framing, _headers
-from h1conform.servers import ScriptedServer, call, close, expect_request, reset, respond, send
 
 from h1conform import reference
+from h1conform.reference import _framing, _headers
+from h1conform.servers import ScriptedServer, call, close, expect_request, reset, respond, send
 
 TIMEOUT = 5.0
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
