@@ -20,7 +20,7 @@ import pytest
 
 from h1conform.servers import expect_request, ipv6_available, respond, send
 from h1conform.suites.harness import API, API_LEVEL, MUST, WIRE, expect_response, scenario, variant
-from h1conform.suites.harness.checks import expect_refused_before_sending
+from h1conform.suites.harness.checks import control_passes, expect_refused_before_sending
 from h1conform.suites.harness.fixtures import CLIENT_TIMEOUT
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
@@ -146,25 +146,33 @@ def test_ipv6_wire(make_server, wire, path):
     variant("\x7f", True, id="del"),
 ])
 @pytest.mark.parametrize("how", ["constructor", "host-port-string"])
-def test_host_refused(server, client, suffix, refused, how):
+def test_host_refused(make_server, server, client, suffix, refused, how):
     # CVE-2019-18348: the host goes into the Host field; a host with CR, LF, SP or another control
     # character would inject fields or break the head. It is refused (InvalidURL) before any
     # connection is made.
     host = "example.org" + suffix
-    server.add_connection(expect_request(strict=False), send(OK), optional=refused)
-    make = (lambda: redirected(client, server, host, 8080)) if how == "constructor" else (
-        lambda: redirected(client, server, f"{host}:8080"))
     if not refused:
-        conn = make()
-        conn.request("GET", "/")
-        conn.getresponse().read()
-        assert server.requests[0].header("host") == b"example.org:8080"
-        return
+        return _host_sent(server, client, how, host)
+    control_passes(make_server, lambda control: _host_sent(control, client, how, "example.org"))
+    server.add_connection(expect_request(strict=False), send(OK), optional=True)
     try:
-        conn = make()
+        conn = _connect_to_host(client, server, how, host)
     except client.module.InvalidURL:
         assert not server.connections, "refused before any connection"
         return
     expect_refused_before_sending(
         server, conn, lambda: conn.request("GET", "/"), client.module.InvalidURL,
         f"RFC 9110 2.2 / CVE-2019-18348: a host with {suffix!r} must raise InvalidURL before anything is sent")
+
+
+def _connect_to_host(client, server, how, host):
+    """A connection to the server that takes `host` (port 8080) for its Host field."""
+    return redirected(client, server, host, 8080) if how == "constructor" else redirected(client, server, f"{host}:8080")
+
+
+def _host_sent(server, client, how, host):
+    server.add_connection(expect_request(strict=False), send(OK))
+    conn = _connect_to_host(client, server, how, host)
+    conn.request("GET", "/")
+    conn.getresponse().read()
+    assert server.requests[0].header("host") == f"{host}:8080".encode()

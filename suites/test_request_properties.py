@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from h1conform.servers import expect_request, respond, send
 from h1conform.suites.harness import API, MUST, scenario, variant
-from h1conform.suites.harness.checks import expect_refused_before_sending
+from h1conform.suites.harness.checks import clean_request_passes, expect_refused_before_sending
 from h1conform.suites.harness.fixtures import CLIENT_TIMEOUT
 
 FIXTURES_OK = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -153,6 +153,9 @@ def test_injection_step_by_step(make_server, client, element, data):
     name, value = draw("header-name", names), draw("header-value", clean_values)
     refused = element != "control"
     invalid = (ValueError, client.module.InvalidURL)
+    if refused:
+        # A module that refuses every request would refuse these too: first, a clean one is sent.
+        clean_request_passes(make_server, client, "putrequest")
     with make_server() as server:
         server.add_connection(expect_request(strict=False), send(OK), optional=refused)
         try:

@@ -256,3 +256,44 @@ def test_the_stdlib_adapter_declares_http_client_refusals() -> None:
     import http.client
     adapter = HTTPClientAPIAdapter(http.client, "stdlib")
     assert set(adapter.validation_errors) == {ValueError, http.client.InvalidURL}
+
+
+# -- the same rule for http.client-API modules ----------------------------------------------------
+
+API_MODULE = '''
+import http.client
+from http.client import *  # noqa: F403 (the rest of the http.client API)
+
+
+class HTTPConnection(http.client.HTTPConnection):
+    def putrequest(self, method, url, *args, **kwargs):
+        raise ValueError("refused")  # every request, valid or not
+
+
+class HTTPSConnection(http.client.HTTPSConnection):
+    putrequest = HTTPConnection.putrequest
+'''
+API_ROWS = ["request.line.method.refused-api[request-crlf-injection]",
+            "request.headers.value.refused-api[putheader-crlf-injection]",
+            "request.host.refused[constructor-crlf-injection]"]
+
+
+@pytest.mark.parametrize("impl, verdict", [
+    pytest.param("refuses_everything.py", "error", id="refuses-everything"),
+    pytest.param("stdlib", "pass", id="control-stdlib"),
+])
+def test_api_module_that_refuses_everything_passes_no_refusal_row(tmp_path: Path, impl: str, verdict: str) -> None:
+    (tmp_path / "refuses_everything.py").write_text(API_MODULE)
+    results = tmp_path / "results.json"
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--no-header",
+         "suites/test_request_line.py", "suites/test_request_headers.py", "suites/test_request_host.py", "-k",
+         "(test_method_refused_api and request-crlf-injection and not putrequest) or (test_value_refused_api and putheader-crlf-injection)"
+         " or (test_host_refused and constructor-crlf-injection)",
+         f"--impl={tmp_path / impl if impl.endswith('.py') else impl}", f"--results={results}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert results.exists(), completed.stdout + completed.stderr
+    records = {record["id"]: record for record in json.loads(results.read_text(encoding="utf-8"))["results"]}
+    assert {scenario: record["verdict"] for scenario, record in records.items()} == dict.fromkeys(API_ROWS, verdict)
+    if verdict == "error":
+        assert all(CONTROL_FAILED in record["reason"] for record in records.values()), records

@@ -16,6 +16,17 @@ CONTROL_FAILED = "control failed: the adapter or client cannot run this scenario
 _OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
 
 
+def clean_request_passes(make_server: Callable[[], ScriptedServer], client: Any, how: str = "request") -> None:
+    """The control of the injection scenarios (see `control_passes`): a clean request sent through
+    the api (`start_request`'s `how`) arrives as given."""
+    def control(server: ScriptedServer) -> None:
+        sent = sent_through_api(server, client, how, "GET", "/clean", (("X-Clean", "v"),))
+        assert (sent.method, sent.target, sent.header_values("x-clean")) == (b"GET", b"/clean", [b"v"]), (
+            f"a clean request is sent as given; the server read {sent.raw[:300]!r}")
+
+    control_passes(make_server, control)
+
+
 def start_request(conn: Any, how: str, method: str, url: str, headers: tuple[tuple[str, str], ...] = ()) -> None:
     """Send a request through the http.client API: `how` is "request" (request()) or anything
     else (putrequest(), putheader() for each field, endheaders())."""
