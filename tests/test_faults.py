@@ -298,7 +298,23 @@ def test_hostile_text_under_xdist(pytester: pytest.Pytester) -> None:
     assert {k: v for k, v in verdicts(document).items() if k != "demo.faulty"} == clean_verdicts(pytester)
 
 
-def test_a_real_ctrl_c_still_stops_the_run(pytester: pytest.Pytester) -> None:
+@pytest.fixture
+def ctrl_c_reaches_us() -> Iterator[None]:
+    """SIGINT raises KeyboardInterrupt here and in the processes we start, as at a terminal.
+
+    A shell without job control starts background commands (`cmd &`, nohup, some CI runners)
+    with SIGINT ignored, and Python then keeps it ignored: no Ctrl-C could reach such a run, and
+    the tests of what a Ctrl-C does would wait for one in vain. A handled signal is reset to its
+    default in a child at exec, so the subprocesses get Python's own handler too.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_a_real_ctrl_c_still_stops_the_run(pytester: pytest.Pytester, ctrl_c_reaches_us: None) -> None:
     # The control of the KeyboardInterrupt case: the person running pytest presses Ctrl-C while
     # a client waits; the run stops (pytest's "interrupted" exit code) and scenarios after it do
     # not run. The client says when it waits (a line on the uncaptured output).
@@ -410,7 +426,7 @@ def test_a_clients_base_exception_becomes_its_scenarios_error(fake_deadline: lis
     assert caught.value.verdict == "error" and caught.value.__cause__ is exc
 
 
-def test_control_a_real_sigint_stays_a_keyboard_interrupt(fake_deadline: list[int]) -> None:
+def test_control_a_real_sigint_stays_a_keyboard_interrupt(fake_deadline: list[int], ctrl_c_reaches_us: None) -> None:
     with pytest.raises(KeyboardInterrupt):
         with containment.client_code("running the scenario"):
             signal.raise_signal(signal.SIGINT)
@@ -420,7 +436,8 @@ def test_control_a_real_sigint_stays_a_keyboard_interrupt(fake_deadline: list[in
             raise KeyboardInterrupt
 
 
-def test_a_real_sigint_the_client_swallowed_still_stops_the_run(fake_deadline: list[int]) -> None:
+def test_a_real_sigint_the_client_swallowed_still_stops_the_run(fake_deadline: list[int],
+                                                               ctrl_c_reaches_us: None) -> None:
     with pytest.raises(KeyboardInterrupt, match="interrupted by the user while the client was running"):
         with containment.client_code("running the scenario"):
             try:
