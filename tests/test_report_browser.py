@@ -92,6 +92,8 @@ OFFLINE_FLAGS = (
 # (one a page asked for) fails the test.
 CHROMIUM_OWN_HOSTS = frozenset({"start.duckduckgo.com", "update.googleapis.com", "accounts.google.com",
                                 "clients2.google.com"})
+# What the recording proxy notes for a connection that closed without asking for anything.
+NO_REQUEST = "(a connection, no request)"
 
 
 class RecordingProxy:
@@ -127,7 +129,7 @@ class RecordingProxy:
                     if not chunk:
                         break
                     head += chunk
-                self.requests.append(head.split(b"\r\n", 1)[0].decode("latin-1") or "(a connection, no request)")
+                self.requests.append(head.split(b"\r\n", 1)[0].decode("latin-1") or NO_REQUEST)
                 connection.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
             except OSError as exc:
                 self.requests.append(f"(a connection that broke: {exc})")
@@ -202,7 +204,6 @@ class LoopbackWatch:
     def __init__(self, processes: Callable[[], set[int]]) -> None:
         self.processes = processes
         self.seen: list[str] = []
-        self._not_watched: set[str] = set()  # socket inodes found to belong to other processes
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="loopback-watch", daemon=True)
         self._failure: BaseException | None = None
@@ -214,7 +215,8 @@ class LoopbackWatch:
             for line in Path(f"/proc/net/{kind}").read_text().splitlines()[1:]:
                 fields = line.split()
                 local, remote, state, inode = fields[1], fields[2], fields[3], fields[9]
-                if inode != "0" and inode not in self._not_watched and leaves_loopback(kind, local, remote, state):
+                # No memory of inodes that belonged to other processes: the kernel reuses them.
+                if inode != "0" and leaves_loopback(kind, local, remote, state):
                     address, port = _address(remote)
                     candidates[inode] = f"{kind} {_address(local)[0]} -> {address}:{port}"
         if not candidates:
@@ -232,8 +234,6 @@ class LoopbackWatch:
         for inode, description in candidates.items():
             if inode in owners:
                 found.append(f"{description} (process {owners[inode]})")
-            else:
-                self._not_watched.add(inode)
         self.seen.extend(found)
         return found
 
@@ -263,8 +263,10 @@ class Browser:
     folder: Path  # TMPDIR, HOME and the profile of chromedriver and Chromium: removed afterwards
 
     def requests_for_pages(self) -> list[str]:
-        """What reached the proxy, less Chromium's own start-up traffic (CHROMIUM_OWN_HOSTS)."""
-        return [request for request in self.proxy.requests if _requested_host(request) not in CHROMIUM_OWN_HOSTS]
+        """What reached the proxy, less Chromium's own start-up traffic (CHROMIUM_OWN_HOSTS) and the
+        connections it opens ahead of time and closes unused (they asked for nothing)."""
+        return [request for request in self.proxy.requests
+                if request != NO_REQUEST and _requested_host(request) not in CHROMIUM_OWN_HOSTS]
 
     def assert_offline(self) -> None:
         """No socket left loopback, and nothing but Chromium's own services asked to."""
