@@ -11,6 +11,7 @@ reference refuses or sends the correct form instead; `reference/CHOICES.md` list
 from __future__ import annotations
 
 import errno
+import os
 import select
 import socket
 import ssl
@@ -227,7 +228,7 @@ class HTTPConnection:
                 sock.sendall(item)
             return
         sys.audit("http.client.send", self, data)
-        sock.sendall(data)  # type: ignore[arg-type]
+        _send_all(sock, data)  # type: ignore[arg-type]
 
     def putrequest(self, method: str, url: str, skip_host: bool = False, skip_accept_encoding: bool = False) -> None:
         """Start a request: `method url HTTP/1.1`, then Host and Accept-Encoding: identity unless skipped.
@@ -466,6 +467,26 @@ class HTTPConnection:
         else:
             self._response = response  # remembered until it has been read
         return response
+
+
+def _send_all(sock: socket.socket, data: Buffer) -> None:
+    """`sock.sendall(data)`, in one system call where the socket takes it all at once.
+
+    A socket with a timeout polls before every send (CPython's socket module), which is a second
+    system call per request on a kept-alive connection. A plain `socket.socket` (a subclass may
+    record or change what is sent: it gets `sendall`) takes bytes with one write(2) while its
+    send buffer has room; whatever it does not take goes through `sendall`, which waits within
+    the socket's timeout and raises as it does.
+    """
+    if type(sock) is not socket.socket or not isinstance(data, (bytes, bytearray)):
+        sock.sendall(data)
+        return
+    try:
+        sent = os.write(sock.fileno(), data)
+    except BlockingIOError:
+        sent = 0
+    if sent < len(data):
+        sock.sendall(memoryview(data)[sent:])
 
 
 def _has_input(sock: socket.socket) -> bool:

@@ -502,3 +502,40 @@ def test_idle_check_steps_aside_for_a_fileno_that_is_no_descriptor() -> None:
             return "not a descriptor"
 
     assert _connection._has_input(Odd()) is False  # type: ignore[arg-type]
+
+
+def test_send_larger_than_the_socket_buffer_is_sent_whole() -> None:
+    """One write(2) takes what the send buffer holds; sendall sends the rest within the timeout."""
+    left, right = socket.socketpair()
+    left.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    left.settimeout(30)
+    data = os.urandom(1 << 20)
+    received = bytearray()
+
+    def drain() -> None:
+        while len(received) < len(data) and (piece := right.recv(65536)):
+            received.extend(piece)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    with left, right:
+        _connection._send_all(left, data)
+        reader.join(30)
+    assert bytes(received) == data
+
+
+def test_send_through_a_socket_subclass_uses_its_sendall() -> None:
+    """A subclass may record or change what is sent: it is never bypassed with write(2)."""
+    class Recording(socket.socket):
+        sent: list[bytes] = []
+
+        def sendall(self, data: Any, flags: int = 0) -> None:
+            self.sent.append(bytes(data))
+            super().sendall(data, flags)
+
+    left, right = socket.socketpair()
+    recording = Recording(fileno=left.detach())
+    with recording, right:
+        _connection._send_all(recording, b"GET / HTTP/1.1\r\n\r\n")
+        assert right.recv(100) == b"GET / HTTP/1.1\r\n\r\n"
+    assert Recording.sent == [b"GET / HTTP/1.1\r\n\r\n"]
