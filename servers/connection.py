@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import os
 import select
 import socket
 import struct
@@ -56,14 +57,34 @@ def _unread_bytes(sock: socket.socket) -> int:
     return int(struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.FIONREAD, holder))[0])
 
 
+# Whether loopback_barrier flushes the queue of every CPU (Linux: it can move its thread to each).
+BARRIER_COVERS_EVERY_CPU = hasattr(os, "sched_setaffinity")
+
+
 def loopback_barrier(timeout: float) -> bool:
-    """Close a loopback connection of our own and wait (at most `timeout` seconds) for its FIN to
-    arrive; False if it did not.
+    """Close loopback connections of our own and wait (at most `timeout` seconds each) for their FIN
+    to arrive; False if one did not.
 
     The kernel hands loopback packets over in deferred work, which a loaded machine runs late, in
-    order: once this FIN, sent now, has arrived, what the calling thread sent before it (a client's
-    close, a connection) has arrived too, unless the thread moved to another CPU in between.
+    order per CPU: once a FIN sent now from a CPU has arrived, everything sent from that CPU before
+    it (a client's close, a connection) has arrived too. Where the thread can be moved
+    (BARRIER_COVERS_EVERY_CPU), one FIN is sent from each CPU it may run on, so packets that any
+    thread or process queued on any CPU before the call have arrived when it returns True.
     """
+    if not BARRIER_COVERS_EVERY_CPU:
+        return _barrier_from_here(timeout)
+    allowed = os.sched_getaffinity(0)  # 0: this thread
+    try:
+        for cpu in sorted(allowed):
+            os.sched_setaffinity(0, {cpu})  # moves this thread to `cpu` before it returns
+            if not _barrier_from_here(timeout):
+                return False
+    finally:
+        os.sched_setaffinity(0, allowed)
+    return True
+
+
+def _barrier_from_here(timeout: float) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(1)

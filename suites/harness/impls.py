@@ -252,6 +252,10 @@ def _version(obj: object) -> str:
     if isinstance(version, str):
         return version
     top = module_name.split(".")[0]
-    for distribution in importlib.metadata.packages_distributions().get(top, []):
+    try:  # most distributions are named as their top-level package: no scan of every installed one
+        return f"{top} {importlib.metadata.version(top)}"
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    for distribution in importlib.metadata.packages_distributions().get(top, []):  # a second or more per process
         return f"{distribution} {importlib.metadata.version(distribution)}"
     return "unknown"

@@ -19,16 +19,18 @@ import time
 from collections.abc import Callable
 
 from h1conform.servers import ConnectionRecord, ScriptedServer
-from h1conform.servers.connection import loopback_barrier
+from h1conform.servers.connection import BARRIER_COVERS_EVERY_CPU, loopback_barrier
 from h1conform.suites.harness.deadline import deadline_paused
 from h1conform.suites.harness.errors import HARNESS_WAIT, HarnessError
 
 # How long a close or a connection the client has already made may take to reach the server's
-# socket once a loopback packet sent after it has (servers.connection.loopback_barrier): the
-# kernel hands loopback packets over in order, per CPU, so only a thread that moved to another
-# CPU meanwhile needs it. It is only waited out when the answer is "no" (a control that keeps its
-# connection, a failing client).
-ARRIVAL_GRACE = 0.2
+# socket once a loopback packet sent after it has (servers.connection.loopback_barrier). It is
+# only waited out when the answer is "no" (a control that keeps its connection, a failing client).
+# The kernel hands loopback packets over in order, per CPU. Where the barrier went through every
+# CPU's queue, what is left is a packet parked on a socket its server thread holds at that moment
+# (it is handled when the thread lets go, within a system call); elsewhere a thread that moved to
+# another CPU meanwhile may need much longer.
+ARRIVAL_GRACE = 0.05 if BARRIER_COVERS_EVERY_CPU else 0.2
 GRACE_POLL = 0.005
 
 
