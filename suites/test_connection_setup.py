@@ -10,13 +10,18 @@ default timeout setting is used). The optional source_address parameter may be a
 
 from __future__ import annotations
 
+import contextlib
+import select
 import socket
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
+
 from h1conform.servers import call, expect_request, pause, reset, respond, send, stall
-from h1conform.suites.harness import API, API_LEVEL, scenario
+from h1conform.suites.harness import API, API_LEVEL, Unsupported, scenario
+from h1conform.suites.harness.deadline import deadline_paused
 from h1conform.suites.harness.waiting import harness_wait
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
@@ -95,6 +100,81 @@ def test_default_timeout(server, client, timeout, times_out):
     else:
         assert read_all(conn) == b"ok", (
             f"with timeout={timeout!r} given, the socket module's default timeout ({SHORT} s) does not apply")
+
+
+# -- the connection attempt's timeout --------------------------------------------------------------------
+
+CONNECT_TIMEOUT = 0.5  # below Linux's first SYN retransmission (1 s): the client sends one SYN
+FILL_LIMIT = 16  # connections tried when filling a backlog before giving up on the trick
+SETTLE = 1.0  # how long a filler's connect may take on loopback before its SYN counts as dropped
+
+
+@contextlib.contextmanager
+def listener(*, backlog_full: bool) -> Iterator[tuple[str, int]]:
+    """A loopback listener that accepts nothing; with `backlog_full`, its accept queue is full.
+
+    Linux drops a SYN that arrives while a listener's accept queue is full (it neither answers nor
+    resets, whatever tcp_syncookies says, unless tcp_abort_on_overflow is set), so a connect() to
+    it hangs until the caller's timeout. listen(0) leaves room for one connection; fillers connect
+    until one is left hanging, which shows that the kernel drops SYNs. A kernel that behaves
+    otherwise makes the scenario unsupported, never the client's fail.
+    """
+    with contextlib.ExitStack() as stack:
+        server = stack.enter_context(socket.socket())
+        server.bind(("127.0.0.1", 0))
+        server.listen(0 if backlog_full else 8)
+        address = server.getsockname()
+        if backlog_full:
+            with deadline_paused():  # the harness's work: no client runs yet
+                _fill(stack, address)
+        yield address
+
+
+def _fill(stack: contextlib.ExitStack, address: tuple[str, int]) -> None:
+    for _ in range(FILL_LIMIT):
+        filler = stack.enter_context(socket.socket())
+        filler.setblocking(False)
+        filler.connect_ex(address)
+        _, writable, _ = select.select([], [filler], [], SETTLE)
+        if not writable:
+            return  # this filler's SYN was dropped: the accept queue is full
+    raise Unsupported(f"connection.setup.connect-timeout: this kernel completed {FILL_LIMIT} connections "
+                      "to a listener with backlog 0 that accepts nothing, so no connection attempt hangs here")
+
+
+@scenario("connection.setup.connect-timeout", refs=["http.client.HTTPConnection", "http.client.HTTPConnection.connect"],
+          level=API_LEVEL, profile=API)
+@pytest.mark.parametrize("backlog_full", [
+    pytest.param(False, id="control-room-in-backlog"),
+    pytest.param(True, id="syn-dropped"),
+])
+def test_connect_timeout(client, backlog_full):
+    # The timeout covers the connection attempt: when the server's kernel drops the SYN (its
+    # listener's accept queue is full), connect() raises TimeoutError (socket.timeout) after about
+    # `timeout` seconds, and leaves no socket behind. Control: the same listener with room connects.
+    with listener(backlog_full=backlog_full) as (host, port):
+        conn = client.track(client.module.HTTPConnection(host, port, timeout=CONNECT_TIMEOUT))
+        started = time.monotonic()
+        try:
+            conn.connect()
+        except TimeoutError:
+            elapsed = time.monotonic() - started
+            assert backlog_full, "a listener with room in its backlog completes the connection at once"
+            assert conn.sock is None, "a connection attempt that timed out leaves no socket behind"
+            # A loaded machine only makes the wait longer: the upper bound is generous. A client
+            # blind to its timeout waits for the kernel's SYN retries (minutes), and the scenario
+            # deadline ends it.
+            assert CONNECT_TIMEOUT * 0.5 <= elapsed < CONNECT_TIMEOUT + 4.0, (
+                f"connect() times out after about timeout={CONNECT_TIMEOUT} s; it took {elapsed:.2f} s")
+            return
+        except (ConnectionRefusedError, ConnectionResetError) as exc:
+            if backlog_full:  # tcp_abort_on_overflow, or a kernel that refuses rather than drops
+                raise Unsupported(f"this kernel refused the connection to a full backlog ({exc!r}) "
+                                  "instead of dropping its SYN: no connection attempt hangs here") from None
+            raise
+        if backlog_full:
+            raise Unsupported("this kernel completed a connection to a full backlog: no connection attempt hangs here")
+        assert conn.sock is not None, "connect() to a listener with room leaves the connection open"
 
 
 # -- source_address ------------------------------------------------------------------------------------
