@@ -33,7 +33,7 @@ from h1conform.suites.harness.wire import Unsupported
 
 # Fixture modules of the servers that scenarios share (TLS, proxies); loaded with this plugin.
 pytest_plugins: list[str] = ["h1conform.suites.harness.proxy_fixtures", "h1conform.suites.harness.tls_fixtures",
-                             "h1conform.suites.harness.outcomes"]
+                             "h1conform.suites.harness.outcomes", "h1conform.suites.harness.instruments"]
 
 SUITES_DIR = Path(__file__).parent
 UNSUPPORTED = "unsupported: "  # prefix of skip reasons that mean "this client cannot express it"

@@ -14,8 +14,10 @@ continue sending it unless told otherwise.
 from __future__ import annotations
 
 import pytest
+
 from h1conform.servers import call, expect_body, expect_request, respond, send
 from h1conform.suites.harness import API, API_LEVEL, MAY, MUST, SHOULD, WIRE, expect_response, scenario, variant
+from h1conform.suites.harness.instruments import require_debug_output
 from h1conform.suites.harness.waiting import client_closed
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
@@ -171,8 +173,9 @@ def test_continue_then_final(server, client, interim, how):
 
 @scenario("request.expect.continue-debug", refs=["http.client.HTTPConnection.set_debuglevel", "http.client.HTTPResponse.debuglevel"],
           level=API_LEVEL, profile=API)
-def test_continue_debug_output(server, client, capsys):
+def test_continue_debug_output(make_server, server, client, capsys):
     # At debuglevel 1 the status line of the 100 (Continue) is printed, and so are its fields.
+    require_debug_output(make_server, client, capsys)
     server.add_connection(expect_request(body=False), send(b"HTTP/1.1 100 Continue\r\nX-Interim: 1\r\n\r\n"),
                           expect_body(), send(OK))
     conn = client.connect(server)

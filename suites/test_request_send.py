@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import gzip
 import io
-import sys
 
 import pytest
+
 from h1conform.servers import expect_request, respond, send
 from h1conform.suites.harness import API, API_LEVEL, MUST, WIRE, expect_response, scenario, variant
+from h1conform.suites.harness.instruments import require_audit_event, require_debug_output
 from h1conform.suites.harness.waiting import client_closed, harness_wait
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
@@ -58,31 +59,6 @@ def finish(conn, server, index: int = 0):
     record = server.connection(index)
     assert client_closed(record), "the client closed its connection"
     return record
-
-
-# -- audit events: what each send() call carried ---------------------------------------------------------
-
-_WATCHED: list[object] = []
-_SENT: list[bytes] = []
-_HOOKED = False
-
-
-def _hook(event: str, args: tuple[object, ...]) -> None:
-    if event == "http.client.send" and args and any(args[0] is conn for conn in _WATCHED):
-        data = args[1]
-        _SENT.append(bytes(data) if isinstance(data, (bytes, bytearray, memoryview)) else repr(data).encode())
-
-
-@pytest.fixture
-def sends():
-    """`watch(conn)` records the data of conn's http.client.send audit events in the returned list."""
-    global _HOOKED
-    if not _HOOKED:
-        sys.addaudithook(_hook)
-        _HOOKED = True
-    yield _WATCHED.append, _SENT
-    _WATCHED.clear()
-    _SENT.clear()
 
 
 # -- send() ------------------------------------------------------------------------------------------------
@@ -161,14 +137,15 @@ def test_send_str_refused(server, client, data, refused):
     pytest.param(1, [1] * 10, id="blocksize-1"),
 ])
 @pytest.mark.parametrize("how", ["send-file", "request-file-with-content-length", "endheaders-file"])
-def test_send_blocksize(server, client, sends, blocksize, pieces, how):
+def test_send_blocksize(make_server, server, client, audit, blocksize, pieces, how):
     # A file is read blocksize bytes at a time and each block goes out in its own send() (audit
-    # event http.client.send, whose data is the block), whatever the path the file takes.
-    watch, events = sends
+    # event http.client.send, whose data is the block), whatever the path the file takes. Without
+    # that event (http.client before 3.10, a replacement) the blocks cannot be seen: unsupported.
+    require_audit_event(make_server, client, audit, "http.client.send")
     server.add_connection(respond(OK))
     kwargs = {} if blocksize is None else {"blocksize": blocksize}
     conn = client.connect(server, **kwargs)
-    watch(conn)
+    audit.watch(conn)
     data = b"0123456789"
     if how == "request-file-with-content-length":
         conn.request("PUT", "/", body=io.BytesIO(data), headers={"Content-Length": "10"})
@@ -182,12 +159,18 @@ def test_send_blocksize(server, client, sends, blocksize, pieces, how):
             conn.send(io.BytesIO(data))
     assert read_all(conn) == b"ok"
     assert server.requests[0].body == data
+    events = [_data(args[1]) for args in audit.named("http.client.send")]
     body_events = events[1:]  # the first send() carries the head
     assert events and events[0].startswith(b"PUT / HTTP/1.1\r\n") and events[0].endswith(b"\r\n\r\n"), (
         f"the head goes out in one send(); the first http.client.send event carried {events[:1]!r}")
     assert [len(block) for block in body_events] == pieces and b"".join(body_events) == data, (
         f"with blocksize={blocksize or 8192}, a 10-byte file goes out in blocks of {pieces}; the send events "
         f"carried {body_events!r}")
+
+
+def _data(data: object) -> bytes:
+    """What an http.client.send event carried, as bytes (its repr if it is not bytes-like)."""
+    return bytes(data) if isinstance(data, (bytes, bytearray, memoryview)) else repr(data).encode()
 
 
 # -- bodies that fail, bodies ending with CRLF ----------------------------------------------------------
@@ -457,10 +440,11 @@ def test_body_type_refused(server, client, body, how):
     pytest.param("send-text-file", ["sending a readable", "encoding file using iso-8859-1"], id="send-text-file"),
     pytest.param("control-debuglevel-0", [], id="control-debuglevel-0"),
 ])
-def test_body_debug_output(server, client, capsys, how, expected):
+def test_body_debug_output(make_server, server, client, capsys, how, expected):
     # At debuglevel 1 the client says how it sends a body: a body of unknown size (sent chunked), a
     # file read ("reading a readable" / "sending a readable"), a text file's encoding, and the
     # empty items of an iterable it skips.
+    require_debug_output(make_server, client, capsys)
     server.add_connection(respond(OK))
     conn = client.connect(server)
     conn.set_debuglevel(0 if how.startswith("control") else 1)
