@@ -15,7 +15,7 @@ data, and `close()` drops TCP without a closure alert; `handshake()`, `expect_cl
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from h1conform.servers.connection import ScriptError, ServerConnection
 from h1conform.servers.requests import RequestParser
@@ -241,6 +241,67 @@ class Call(Step):
         return f"call({getattr(self.handler, '__name__', self.handler)!r})"
 
 
+# A flood is handed to the kernel in pieces of about this size.
+FLOOD_PIECE = 65536
+# The last stretch of a flood: `FloodProgress.reached_end` turns True before it is sent. A client
+# that stopped reading early leaves the server blocked in a send long before it: what the kernels
+# can buffer between the two ends stays tens of MiB short of a flood of 64 MiB.
+FLOOD_FINAL_STRETCH = 1 << 20
+
+
+@dataclass
+class FloodProgress:
+    """How far a flood() step got, for the scenario to read while or after it runs."""
+
+    octets: int = 0  # octets of the repeated unit handed to the kernel so far
+    reached_end: bool = False  # the last stretch was sent or being sent: the client read (almost) all
+    client_gone: bool = False  # the client closed or reset the connection during the flood
+
+
+@dataclass(frozen=True)
+class Flood(Step):
+    """Send `head`, then `unit` `count` times, then `tail`: for as long as the client reads.
+
+    A server that keeps sending one quantity (fields, a line, interim responses...) until the
+    client stops. The flood's octets are counted, not recorded: a record of 64 MiB would weigh on
+    the harness and on any memory a scenario measures. A client that stops reading holds the
+    step in its send until it closes the connection (the step then ends) or the server shuts down.
+    Plain TCP only (a TLS server's record layer would have to record what it encrypts).
+    """
+
+    head: bytes
+    unit: bytes
+    count: int
+    tail: bytes = b""
+    progress: FloodProgress = field(default_factory=FloodProgress, compare=False)
+
+    def run(self, conn: ServerConnection) -> None:
+        if conn.channel is not None:
+            raise ScriptError("flood() needs a plain TCP server, not a TLS one")
+        if not self.unit:
+            raise ScriptError("flood() needs a unit of at least one octet")
+        progress = self.progress
+        per_piece = max(1, FLOOD_PIECE // len(self.unit))
+        piece = self.unit * per_piece
+        left = self.count
+        delivered = conn.send(self.head)
+        while delivered and left:
+            units = min(left, per_piece)
+            data = piece if units == per_piece else self.unit * units
+            progress.reached_end = progress.reached_end or left * len(self.unit) <= FLOOD_FINAL_STRETCH
+            delivered = conn.raw_send(data)
+            if delivered:
+                progress.octets += len(data)
+                left -= units
+        delivered = delivered and conn.send(self.tail)
+        progress.client_gone = not delivered
+        conn.note(f"flood: {progress.octets} of {self.count * len(self.unit)} octets sent"
+                  + ("; the client went away" if progress.client_gone else ""))
+
+    def __str__(self) -> str:
+        return f"flood({self.head[:40]!r}, {self.unit[:20]!r} x {self.count}, {self.tail[:20]!r})"
+
+
 # -- TLS: steps for a server made with tls=ServerTLS(...) -------------------------------------------
 
 
@@ -385,13 +446,19 @@ def respond_if_sent(response: bytes, *, limit: int = 1) -> Step:
     return RespondIfSent(response, limit)
 
 
+def flood(head: bytes, unit: bytes, count: int, tail: bytes = b"") -> Flood:
+    """Send `head`, `unit` `count` times, then `tail`, as long as the client reads; the step's
+    `progress` says how far it got."""
+    return Flood(head, unit, count, tail)
+
+
 def respond(response: bytes, delivery: Delivery = WHOLE) -> list[Step]:
     """The most common script: read one request, send one response."""
     return [expect_request(), send(response, delivery)]
 
 
 __all__ = [
-    "BYTEWISE", "WHOLE", "Delivery", "Step", "call", "close", "close_notify", "expect_body",
-    "expect_client_hello", "expect_request", "half_close", "handshake", "pause", "reset", "respond", "respond_if_sent", "send",
+    "BYTEWISE", "WHOLE", "Delivery", "Flood", "FloodProgress", "Step", "call", "close", "close_notify", "expect_body",
+    "expect_client_hello", "expect_request", "flood", "half_close", "handshake", "pause", "reset", "respond", "respond_if_sent", "send",
     "send_raw", "send_segments", "split_at", "stall",
 ]

@@ -44,7 +44,7 @@ from h1conform.servers import (
 )
 from h1conform.servers.connection import ScriptError, loopback_barrier
 from h1conform.servers.requests import RequestParser
-from h1conform.servers.steps import Send
+from h1conform.servers.steps import Send, flood
 
 SHORT = 0.1  # for waits that are expected to time out
 
@@ -1015,3 +1015,64 @@ def test_busy_while_the_kernel_holds_what_the_thread_has_not_read() -> None:
             assert _until(server.busy), "bytes the thread has not read are the server's to handle"
             release.set()
             assert _until(lambda: not server.busy()), "read, in the drain after the script"
+
+
+# -- flood(): a server that keeps sending as long as the client reads ----------------------------
+
+
+def test_flood_sends_head_units_and_tail_to_a_client_that_reads_it_all() -> None:
+    head, unit, tail = b"HTTP/1.1 200 OK\r\n", b"X-Flood: 0123456789\r\n", b"\r\n"
+    count = (3 << 20) // len(unit)  # 3 MiB: beyond one send and beyond the final stretch
+    step = flood(head, unit, count, tail)
+    with ScriptedServer() as server:
+        server.add_connection(expect_request(), step)
+        with connect(server) as sock:
+            sock.sendall(get())
+            expected = head + unit * count + tail
+            assert recv_exactly(sock, len(expected)) == expected
+        record = server.connection(0)
+        assert record.wait_finished(TIMEOUT)
+    progress = step.progress
+    assert (progress.octets, progress.reached_end, progress.client_gone) == (count * len(unit), True, False)
+    assert bytes(record.sent) == head + tail, "the flood itself is counted, not recorded"
+
+
+def test_flood_stops_when_the_client_closes_and_never_reaches_its_end() -> None:
+    unit = b"x" * 1000
+    count = (64 << 20) // len(unit)
+    head = b"HTTP/1.1 200 OK\r\n\r\n"
+    step = flood(head, unit, count)
+    with ScriptedServer() as server:
+        server.add_connection(expect_request(), step)
+        with connect(server) as sock:
+            sock.sendall(get())
+            assert len(recv_exactly(sock, 100_000)) == 100_000
+            abort(sock)  # what a client that gives up does, unread data left in its buffer
+        record = server.connection(0)
+        assert record.wait_finished(TIMEOUT)
+    progress = step.progress
+    assert progress.client_gone and not progress.reached_end
+    assert 100_000 - len(head) <= progress.octets < count * len(unit) // 2, progress
+    assert record.events[-1].startswith("flood: ") and record.events[-1].endswith("the client went away")
+
+
+def test_flood_of_a_client_that_stops_reading_ends_with_the_server() -> None:
+    step = flood(b"", b"y" * 4096, 16384)  # 64 MiB
+    with ScriptedServer() as server:
+        server.add_connection(expect_request(), step)
+        with connect(server) as sock:
+            sock.sendall(get())
+            assert sock.recv(1) == b"y"
+            assert _until(lambda: step.progress.octets >= 1 << 20), "the flood goes on while the client does not read"
+    # The server's close ended the step (a thread left blocked in its send would fail the close).
+    assert not step.progress.reached_end and step.progress.octets < 40 << 20
+
+
+def test_flood_without_a_unit_is_a_script_error() -> None:
+    with ScriptedServer() as server:
+        server.add_connection(flood(b"head", b"", 5))
+        with connect(server) as sock:
+            assert sock.recv(10) == b"", "nothing is sent"
+            assert server.connection(0).wait_finished(TIMEOUT)
+        with pytest.raises(ServerError, match="at least one octet"):
+            server.close()
