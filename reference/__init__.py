@@ -16,7 +16,7 @@ from ._constants import *  # noqa: F403,E402
 # Public names left out of __all__ (as in http.client) are re-exported explicitly ("X as X").
 from ._constants import HTTP_PORT as HTTP_PORT
 from ._constants import HTTPS_PORT as HTTPS_PORT
-from ._constants import responses
+from ._constants import MAX_HEADERS, MAX_LINE, responses
 from ._errors import (
     BadStatusLine,
     CannotSendHeader,
@@ -36,7 +36,6 @@ from ._errors import (
 )
 from ._errors import InvalidResponse as InvalidResponse  # the reference's own exceptions
 from ._errors import TooManyHeaders as TooManyHeaders
-from ._headers import MAX_HEADERS, MAX_LINE
 from ._headers import HTTPMessage as HTTPMessage
 from ._headers import parse_headers as parse_headers
 from ._response import HTTPResponse

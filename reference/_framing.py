@@ -11,8 +11,9 @@ from __future__ import annotations
 import io
 from typing import Protocol
 
+from ._constants import CHUNK_FRAMING_ALLOWANCE, MAX_CHUNK_FRAMING_DEBT, MAX_TRAILER_FIELDS
 from ._errors import IncompleteRead, InvalidResponse, TooManyHeaders
-from ._headers import max_headers, read_fields, read_line
+from ._headers import read_fields, read_line
 from ._syntax import CHUNK_SIZE, OWS
 
 _HEXDIG = b"0123456789abcdefABCDEF"
@@ -195,6 +196,8 @@ class ChunkedBody:
         # The connection ended inside the trailer section: the body is complete (RFC 9112 8), the
         # connection is not reusable.
         self.trailers_cut = False
+        # Framing octets received beyond CHUNK_FRAMING_ALLOWANCE a chunk and the data they carried.
+        self.framing_debt = 0
 
     def read(self, fp: BufferedFile, amt: int | None) -> bytes:
         parts: list[bytes] = []
@@ -239,7 +242,10 @@ class ChunkedBody:
                 # "5_0" and spaces; a line with extensions or anything else goes to the strict path.
                 if not size_line or size_line.translate(None, _HEXDIG):
                     break
-                size = sizes[size_line] = int(size_line, 16)
+                size = int(size_line, 16)
+                # A chunk whose framing costs more than its allowance is read on the strict path,
+                # which accounts for it (0: not taken here).
+                sizes[size_line] = size = size if len(size_line) + 4 - size <= CHUNK_FRAMING_ALLOWANCE else 0
             start = line_end + 2
             end = start + size
             if not size or end + 2 > end_of_buffer or taken + size > limit or not starts_with(b"\r\n", end):
@@ -249,6 +255,9 @@ class ChunkedBody:
             position = end + 2
         if position:
             fp.read(position)  # consume what was decoded
+            # Chunks taken here cost no more framing than their allowance: where their data
+            # outweighs their framing, the difference pays the debt down.
+            self.framing_debt = max(0, self.framing_debt - max(0, 2 * taken - position))
         return taken
 
     def read1(self, fp: BufferedFile, amt: int) -> bytes:
@@ -330,7 +339,13 @@ class ChunkedBody:
                 f"invalid chunk size line {line[:80]!r}")
         # Python integers do not overflow (RFC 9112 7.1: recipients "MUST anticipate potentially
         # large hexadecimal numerals"), and reads never allocate more than arrives.
-        return int(size, 16)
+        octets = int(size, 16)
+        # The size line and the CRLF after the data are framing; RFC 9110 2.3: parse "defensively".
+        self.framing_debt = max(0, self.framing_debt + len(line) + 4 - octets - CHUNK_FRAMING_ALLOWANCE)
+        if self.framing_debt > MAX_CHUNK_FRAMING_DEBT:
+            raise IncompleteRead(b"".join(self.received)) from InvalidResponse(
+                f"more than {MAX_CHUNK_FRAMING_DEBT} octets of chunk framing beyond the data it carries")
+        return octets
 
     def _line(self, fp: BufferedFile) -> bytes:
         line = read_line(fp, "chunk size")
@@ -340,12 +355,13 @@ class ChunkedBody:
 
     def _read_trailers(self, fp: BufferedFile) -> None:
         # RFC 9112 7.1.2: a recipient "MAY selectively retain or discard the received trailer
-        # fields" and "MUST NOT merge" them into the header section: they are read (bounded by
-        # the same limits as headers) and discarded, as http.client has no API for them. RFC 9112
+        # fields" and "MUST NOT merge" them into the header section: they are read (at most
+        # MAX_TRAILER_FIELDS lines, whatever they hold) and discarded, as http.client has no API
+        # for them. RFC 9112
         # 8: the body is complete once the last chunk arrived, even if the trailer section is
         # cut short; that connection is not reused.
         try:
-            _, complete = read_fields(fp, "trailer line")
+            _, complete = read_fields(fp, "trailer line", MAX_TRAILER_FIELDS)
         except TooManyHeaders:
-            raise TooManyHeaders(f"got more than {max_headers()} trailer fields") from None
+            raise TooManyHeaders(f"got more than {MAX_TRAILER_FIELDS} trailer fields") from None
         self.trailers_cut = not complete

@@ -13,16 +13,9 @@ import http.client
 import sys
 from typing import IO, Protocol
 
+from ._constants import MAX_HEADERS, MAX_LINE
 from ._errors import IncompleteRead, InvalidResponse, TooManyHeaders
 from ._syntax import FIELD_NAME, OWS
-
-# Limits on what a server can make the client hold, with http.client's figures and names: the
-# package exposes them as `_MAXLINE` and `_MAXHEADERS`, and callers that raise them there
-# (`http.client._MAXHEADERS = 1000`) are honoured, as they are by http.client. Stdlib counts the
-# blank line as a header; here exactly _MAXHEADERS fields are accepted.
-MAX_LINE = 65536  # octets in one status, field or chunk line
-MAX_HEADERS = 100  # field lines in one header or trailer section
-MAX_INTERIM = 100  # 1xx responses before the final one
 
 HTTPMessage = http.client.HTTPMessage  # the stdlib's class, so isinstance checks keep working
 
@@ -81,14 +74,16 @@ def read_line(fp: LineReader, what: str) -> bytes | None:
     return strip_terminator(line, what)
 
 
-def read_fields(fp: LineReader, what: str = "header line") -> tuple[list[Field], bool]:
+def read_fields(fp: LineReader, what: str = "header line", limit: int | None = None) -> tuple[list[Field], bool]:
     """Read a header or trailer section up to and including its blank line.
 
     Returns the fields and whether the section was complete: False when the connection ended
     before the blank line (a line it cut is left out). The lines are counted as they come and
     parsed once the section is read, so that a flood of lines is TooManyHeaders whatever they hold.
+    At most `limit` field lines (default: the package's `_MAXHEADERS`; stdlib counts the blank
+    line as a header, here exactly that many fields are accepted).
     """
-    limit = max_headers()
+    limit = max_headers() if limit is None else limit
     lines: list[bytes] = []
     count = 0
     while True:

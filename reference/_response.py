@@ -7,6 +7,7 @@ import socket
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
+from ._constants import MAX_INTERIM_RESPONSES
 from ._errors import (
     BadStatusLine,
     IncompleteRead,
@@ -18,7 +19,6 @@ from ._errors import (
 )
 from ._framing import Body, BufferedFile, ChunkedBody, CutHeadBody, LengthBody, UntilCloseBody
 from ._headers import (
-    MAX_INTERIM,
     Field,
     HTTPMessage,
     buffered_head,
@@ -85,7 +85,7 @@ class HTTPResponse(io.BufferedIOBase):
             raise
 
     def _begin(self) -> None:
-        for _ in range(MAX_INTERIM + 1):
+        for _ in range(MAX_INTERIM_RESPONSES + 1):
             version, status, reason, fields, complete = self._read_head()
             # RFC 9110 15.2: "A client MUST be able to parse one or more 1xx responses received
             # prior to a final response, even if the client does not expect one." 101 is final
@@ -95,7 +95,7 @@ class HTTPResponse(io.BufferedIOBase):
             if not complete:
                 raise IncompleteRead(b"")  # the connection ended before the final response
         else:
-            raise TooManyHeaders(f"got more than {MAX_INTERIM} interim responses")
+            raise TooManyHeaders(f"got more than {MAX_INTERIM_RESPONSES} interim responses")
         self.version, self.status, self.reason = version, status, reason
         self.headers = self.msg = build_message(fields)
         # The fields that decide the framing and the connection's fate, by lower-cased name: one
@@ -267,11 +267,14 @@ class HTTPResponse(io.BufferedIOBase):
 
         RFC 9112 6.3: after invalid framing a user agent "MUST close the connection to the server
         and discard the received response"; shutting the socket down also keeps the connection
-        object from sending another request on it (it reconnects instead).
+        object from sending another request on it (it reconnects instead). The socket is closed
+        too, so that its descriptor is released even when the caller drops the connection
+        without close() (the connection sees a closed socket as none to reuse).
         """
         self.will_close = True
         try:
             self._sock.shutdown(socket.SHUT_RDWR)
+            self._sock.close()  # the descriptor goes once the file below is closed too
         except (OSError, AttributeError):
             pass  # already closed or reset, or a socket double without shutdown()
         self._close_conn()

@@ -14,6 +14,7 @@ a quoted-pair stands for the octet after the backslash (RFC 9110 5.6.4), and BWS
 removed (RFC 9110 5.6.3). Trailers are optional (RFC 9112 7.1), may be kept apart or discarded
 (7.1.2), never merged into the header section. Each body decodes to b"hello world" unless a row
 says otherwise; the server keeps the connection open where the client must find the end itself.
+Floods of trailer fields, chunk-size digits, extensions and data-less framing are in test_limits.py.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import zlib
 
 import pytest
 
-from h1conform.servers import WHOLE, Delivery, close, expect_request, respond, send
+from h1conform.servers import close, expect_request, respond, send
 from h1conform.suites.harness import (
     API,
     MAY,
@@ -210,32 +211,6 @@ def test_trailer_section(server, wire, trailers, delivery):
     assert not {"x-sum", "x-t0", "x-empty", "x-fold", "content-length"} & names, (
         f"trailers are not header fields: {first.headers}")
     assert first.header_values("Transfer-Encoding") == ["chunked"], f"the header section is as sent: {first.headers}"
-
-
-LONG_DELIVERIES = pytest.mark.parametrize("delivery", [WHOLE, Delivery("segments-4093", tuple(range(5, 300_000, 4093)))],
-                                          ids=str)
-
-
-@scenario("response.chunked.trailer-limits", refs=["RFC9112-7.1-p1-s1", "RFC9112-7.1.2-p3-s1"], level=MAY,
-          profile=WIRE, cves=["CVE-2013-1752"])
-@pytest.mark.parametrize("trailers, expected", [
-    variant(b"X-Sum: 1\r\n", body(b"hello world"), id="control-one"),
-    variant(b"X-Long: " + b"t" * 60_000 + b"\r\n", body(b"hello world"), id="line-60000-octets"),
-    variant(b"".join(b"X-T%d: %d\r\n" % (i, i) for i in range(99)), body(b"hello world"), id="99-fields"),
-    # No rule bounds a trailer section; a client may refuse one it will not hold.
-    variant(b"X-Long: " + b"t" * 70_000 + b"\r\n", body(b"hello world", or_fails=(PROTOCOL,)), id="line-70000-octets"),
-    variant(b"".join(b"X-T%d: %d\r\n" % (i, i) for i in range(5000)), body(b"hello world", or_fails=(PROTOCOL,)),
-            id="5000-fields"),
-])
-@LONG_DELIVERIES
-def test_trailer_limits(server, wire, trailers, expected, delivery):
-    # The server closes after the message: a client that gives up on a huge trailer section
-    # reports a protocol error; one that reads it returns the body. Neither may hang, take
-    # trailer lines for body, or lose the body it already decoded.
-    raw = HEAD + b"5\r\nhello\r\n6\r\n world\r\n0\r\n" + trailers + b"\r\n"
-    server.add_connection(expect_request(), send(raw, delivery), close())
-    check(wire.request("GET", server.url("/")), expected,
-          "RFC 9112 7.1.2: a recipient MAY retain or discard trailer fields; the body is the chunks' data", raw[:200])
 
 
 # =====================================================================================================

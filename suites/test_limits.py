@@ -1,0 +1,442 @@
+"""Limits, in every direction: each quantity a server (or a proxy) controls, flooded.
+
+RFC 9110 2.3: "A recipient SHOULD parse a received protocol element defensively, with only
+marginal expectations that the element will conform to its ABNF grammar and fit within a
+reasonable buffer size" (RFC9110-2.3-p1-s1). No RFC sets a figure for any of these quantities, so
+every flood here is a SHOULD: a client that reads a flood to its end misses it (fail-should),
+never a MUST.
+
+Each scenario floods one quantity: the server sends the response up to the flooded element, then
+repeats one unit of it (a field line, 4 KiB more of a line, an interim response, a chunk) for as
+long as the client reads, 64 MiB in all (655 times http.client's 100 field lines, 1024 times its
+65536-octet line), then ends the message properly. A client that bounds the quantity stops with a
+protocol error long before the end, in bounded memory: it passes. A client that reads the whole
+flood fails, whether it then accepts the response or fails at the end (it would have read
+forever). Where the client runs in this process, the memory it held meanwhile is observed with
+tracemalloc (Python allocations only) and must stay under 16 MiB.
+
+Every flood has its control: the same response with a few units (20 field lines, one 4 KiB line,
+5 interim responses), which every client reads.
+
+The exact limits of http.client (100 field lines, 65536 octets a line, LineTooLong) are checked at
+their boundaries by response.headers.limits-api, response.headers.line-length,
+response.interim.flood, response.interim.header-limits and tunnel.reply.limits; the scenarios
+here ask only that a limit exists and holds before the flood ends.
+"""
+
+from __future__ import annotations
+
+import tracemalloc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from h1conform.servers import expect_connect, expect_request, relay, respond
+from h1conform.servers.steps import Flood, flood
+from h1conform.suites.harness import (
+    API,
+    API_LEVEL,
+    SHOULD,
+    WIRE,
+    ErrorKind,
+    Outcome,
+    Response,
+    body,
+    check,
+    expect_failure,
+    scenario,
+    variant,
+)
+
+PROTOCOL, INCOMPLETE = ErrorKind.PROTOCOL, ErrorKind.INCOMPLETE
+DEFENSIVE = "RFC9110-2.3-p1-s1"  # parse defensively, within a reasonable buffer size (SHOULD)
+
+MIB = 1 << 20
+FLOOD_OCTETS = 64 * MIB
+FIELD_UNIT = 1024  # octets of one flooded field line (or interim response, or chunk)
+LINE_UNIT = 4096  # octets one unit adds to a flooded line
+# A client that stopped before a flood's end held less than this (Python allocations it made
+# while reading, as tracemalloc sees them): 256 times http.client's longest line.
+MEMORY_BOUND = 16 * MIB
+
+CHUNKED_HEAD = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+HELLO_CHUNK = b"5\r\nhello\r\n"
+FINAL = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+
+
+def _field(name: bytes) -> bytes:
+    """A field line of FIELD_UNIT octets, its CRLF included."""
+    prefix = name + b": "
+    return prefix + b"v" * (FIELD_UNIT - len(prefix) - 2) + b"\r\n"
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """One flooded quantity: the response around it, the unit repeated, and what a control reads."""
+
+    what: str  # names the flood in verdicts ("trailer fields")
+    head: bytes  # the response up to the flooded element
+    unit: bytes  # one repetition of it
+    tail: bytes  # what ends the response after the flood (or after a control's few units)
+    control_units: int  # how many units a control sends: well within any sane limit
+    body: bytes = b"hello"  # the body a client returns for the control
+    unit_body: bytes = b""  # what each unit adds to that body
+
+    @property
+    def flood_units(self) -> int:
+        return FLOOD_OCTETS // len(self.unit)
+
+    def step(self, units: int) -> Flood:
+        return flood(self.head, self.unit, units, self.tail)
+
+    def control_body(self) -> bytes:
+        return self.body + self.unit_body * self.control_units
+
+
+def _mib(octets: int) -> str:
+    return f"{octets / MIB:.1f} MiB"
+
+
+class Peak:
+    """The peak of Python allocations traced while a client ran, in octets."""
+
+    octets = 0
+
+
+@contextmanager
+def traced_peak() -> Iterator[Peak]:
+    """Trace Python allocations (all threads) during the block; the peak is known at its end.
+
+    A run already tracing (python -X tracemalloc) keeps its tracing: only its peak is reset.
+    """
+    peak = Peak()
+    already = tracemalloc.is_tracing()
+    if already:
+        tracemalloc.reset_peak()
+    else:
+        tracemalloc.start()
+    try:
+        yield peak
+    finally:
+        peak.octets = tracemalloc.get_traced_memory()[1]
+        if not already:
+            tracemalloc.stop()
+
+
+def judge_flood(quantity: Quantity, step: Flood, stopped: BaseException | Outcome | None, peak: Peak,
+                kinds: tuple[ErrorKind, ...]) -> None:
+    """The verdict on a flood: the client stopped with an error (`stopped`: a wire Failure, or the
+    api's exception; a Response or None if it accepted), before the flood's end, in bounded memory."""
+    progress = step.progress
+    total = _mib(quantity.flood_units * len(quantity.unit))
+    rule = (f"RFC 9110 2.3: a recipient SHOULD parse defensively, within a reasonable buffer size; the server "
+            f"sent {quantity.what} for as long as the client read ({total} in all)")
+    if stopped is None or isinstance(stopped, Response):
+        raise AssertionError(f"{rule}\nthe client read {total} of {quantity.what} without stopping and accepted the "
+                             "response: it would have read forever")
+    if progress.reached_end:
+        raise AssertionError(f"{rule}\nthe client read {total} of {quantity.what} without stopping, then failed "
+                             f"with {_describe(stopped)}: it would have read forever")
+    if not isinstance(stopped, BaseException):
+        expect_failure(stopped, *kinds)
+    assert peak.octets < MEMORY_BOUND, (
+        f"{rule}\nthe client stopped with {_describe(stopped)}, but held {_mib(peak.octets)} of memory meanwhile "
+        f"(bound {_mib(MEMORY_BOUND)})")
+
+
+def _describe(stopped: BaseException | Outcome) -> str:
+    if isinstance(stopped, BaseException):
+        return f"{type(stopped).__name__}: {stopped}"
+    return str(stopped)
+
+
+def _wire_flood(server, wire, quantity: Quantity, size: str, kinds: tuple[ErrorKind, ...]) -> None:
+    """Run one wire row: `size` "control" (a few units, read by every client) or "flood"."""
+    units = quantity.control_units if size == "control" else quantity.flood_units
+    step = quantity.step(units)
+    server.add_connection(expect_request(), step)
+    with traced_peak() as peak:
+        outcome = wire.request("GET", server.url("/"))
+    if size == "control":
+        sent = quantity.head + quantity.unit * units + quantity.tail
+        check(outcome, body(quantity.control_body()), f"a response with {units} unit(s) of {quantity.what} is read",
+              sent)
+        return
+    judge_flood(quantity, step, outcome, peak, kinds)
+
+
+SIZES = pytest.mark.parametrize("size", [variant("control", id="control"), variant("flood", id="flood")])
+
+
+# =====================================================================================================
+# the status line (wire)
+# =====================================================================================================
+
+STATUS_WHITESPACE = Quantity("whitespace between the HTTP version and the status code", b"HTTP/1.1",
+                             b" " * LINE_UNIT, b" 200 OK\r\nContent-Length: 5\r\n\r\nhello", control_units=0)
+REASON = Quantity("reason phrase", b"HTTP/1.1 200 ", b"r" * LINE_UNIT, b"\r\nContent-Length: 5\r\n\r\nhello",
+                  control_units=1)
+
+
+@scenario("response.limits.status-line", refs=[DEFENSIVE, "RFC9112-4-p3-s1"], level=SHOULD, profile=WIRE)
+@SIZES
+def test_status_line_flood(server, wire, size):
+    # The status line's only element of open length besides the reason phrase is the whitespace a
+    # recipient MAY skip between its parts (RFC 9112 4): a strict client rejects the line, a
+    # lenient one skips whitespace, but only so much. The control is the usual single SP.
+    _wire_flood(server, wire, STATUS_WHITESPACE, size, (PROTOCOL,))
+
+
+@scenario("response.limits.reason-phrase", refs=[DEFENSIVE, "RFC9112-4-p9-s1"], level=SHOULD, profile=WIRE)
+@SIZES
+def test_reason_phrase_flood(server, wire, size):
+    # A client SHOULD ignore the reason phrase's content (RFC 9112 4), not its length: a reason
+    # that never ends is a status line that never ends. The control's reason is 4 KiB.
+    _wire_flood(server, wire, REASON, size, (PROTOCOL,))
+
+
+# =====================================================================================================
+# the header section (wire)
+# =====================================================================================================
+
+HEADER_FIELDS = Quantity("header field lines", b"HTTP/1.1 200 OK\r\n", _field(b"X-Field"),
+                         b"Content-Length: 5\r\n\r\nhello", control_units=20)
+HEADER_LINE = Quantity("one header field line", b"HTTP/1.1 200 OK\r\nX-Long: ", b"h" * LINE_UNIT,
+                       b"\r\nContent-Length: 5\r\n\r\nhello", control_units=1)
+
+
+@scenario("response.limits.header-fields", refs=[DEFENSIVE, "RFC9110-5.4-p3-s1"], level=SHOULD, profile=WIRE,
+          cves=["CVE-2013-1752"])
+@SIZES
+def test_header_fields_flood(server, wire, size):
+    # RFC 9110 5.4: a client MAY discard or truncate field lines larger than it wishes to process;
+    # a header section that never ends it must stop reading. Control: 20 fields of 1 KiB.
+    _wire_flood(server, wire, HEADER_FIELDS, size, (PROTOCOL,))
+
+
+@scenario("response.limits.header-line", refs=[DEFENSIVE, "RFC9110-5.4-p3-s1"], level=SHOULD, profile=WIRE,
+          cves=["CVE-2013-1752"])
+@SIZES
+def test_header_line_flood(server, wire, size):
+    _wire_flood(server, wire, HEADER_LINE, size, (PROTOCOL,))
+
+
+# =====================================================================================================
+# interim responses: how many, and the fields inside them (wire)
+# =====================================================================================================
+
+_INTERIM_PREFIX = b"HTTP/1.1 100 Continue\r\nX-Pad: "
+INTERIM_COUNT = Quantity("100 (Continue) interim responses", b"",
+                         _INTERIM_PREFIX + b"p" * (FIELD_UNIT - len(_INTERIM_PREFIX) - 4) + b"\r\n\r\n", FINAL,
+                         control_units=5)
+INTERIM_FIELDS = Quantity("field lines of a 100 (Continue)", b"HTTP/1.1 100 Continue\r\n", _field(b"X-Interim"),
+                          b"\r\n" + FINAL, control_units=20)
+INTERIM_LINE = Quantity("one field line of a 100 (Continue)", b"HTTP/1.1 100 Continue\r\nX-Long: ", b"i" * LINE_UNIT,
+                        b"\r\n\r\n" + FINAL, control_units=1)
+
+
+@scenario("response.limits.interim-responses", refs=[DEFENSIVE, "RFC9110-15.2-p3-s1"], level=SHOULD, profile=WIRE)
+@SIZES
+def test_interim_responses_flood(server, wire, size):
+    # A client MUST parse one or more 1xx before the final response (RFC 9110 15.2), and no rule
+    # bounds their number: a server can keep a client reading 100 (Continue) forever. Each interim
+    # response here is 1 KiB (a padding field), so the count, not a line, is what grows.
+    _wire_flood(server, wire, INTERIM_COUNT, size, (PROTOCOL,))
+
+
+@scenario("response.limits.interim-fields", refs=[DEFENSIVE, "RFC9110-15.2-p3-s1"], level=SHOULD, profile=WIRE,
+          cves=["CVE-2021-3737"])
+@SIZES
+def test_interim_fields_flood(server, wire, size):
+    # CVE-2021-3737: http.client skipped a 100's header section without bound.
+    _wire_flood(server, wire, INTERIM_FIELDS, size, (PROTOCOL,))
+
+
+@scenario("response.limits.interim-line", refs=[DEFENSIVE, "RFC9110-15.2-p3-s1"], level=SHOULD, profile=WIRE,
+          cves=["CVE-2021-3737"])
+@SIZES
+def test_interim_line_flood(server, wire, size):
+    _wire_flood(server, wire, INTERIM_LINE, size, (PROTOCOL,))
+
+
+# =====================================================================================================
+# the chunked coding: size digits, extensions, data-less framing, trailers (wire)
+# =====================================================================================================
+
+CHUNK_SIZE_DIGITS = Quantity("chunk-size digits (leading zeros)", CHUNKED_HEAD, b"0" * LINE_UNIT,
+                             b"5\r\nhello\r\n0\r\n\r\n", control_units=1)
+CHUNK_EXTENSION = Quantity("one chunk extension", CHUNKED_HEAD + b"5;ext=", b"e" * LINE_UNIT,
+                           b"\r\nhello\r\n0\r\n\r\n", control_units=1)
+_FRAMING_PREFIX = b"1;ext="
+CHUNK_FRAMING = Quantity("chunks carrying one octet of data under 1 KiB of framing each", CHUNKED_HEAD + HELLO_CHUNK,
+                         _FRAMING_PREFIX + b"e" * (FIELD_UNIT - len(_FRAMING_PREFIX) - 5) + b"\r\nx\r\n",
+                         b"0\r\n\r\n", control_units=20, unit_body=b"x")
+TRAILER_FIELDS = Quantity("trailer field lines", CHUNKED_HEAD + HELLO_CHUNK + b"0\r\n", _field(b"X-Trailer"), b"\r\n",
+                          control_units=20)
+TRAILER_LINE = Quantity("one trailer field line", CHUNKED_HEAD + HELLO_CHUNK + b"0\r\nX-Trailer: ", b"t" * LINE_UNIT,
+                        b"\r\n\r\n", control_units=1)
+CHUNKED_KINDS = (PROTOCOL, INCOMPLETE)  # RFC 9112 8 calls a chunked decoding failure incomplete
+
+
+@scenario("response.limits.chunk-size-digits", refs=[DEFENSIVE, "RFC9112-7.1-p5-s1"], level=SHOULD, profile=WIRE)
+@SIZES
+def test_chunk_size_digits_flood(server, wire, size):
+    # chunk-size = 1*HEXDIG: leading zeros without end never overflow a number (RFC 9112 7.1 asks
+    # recipients to anticipate large numerals), but the line holding them never ends either. The
+    # control has 4096 leading zeros before the 5, which a client must read as 5.
+    _wire_flood(server, wire, CHUNK_SIZE_DIGITS, size, CHUNKED_KINDS)
+
+
+@scenario("response.limits.chunk-extension", refs=[DEFENSIVE, "RFC9112-7.1.1-p4-s1"], level=SHOULD, profile=WIRE)
+@SIZES
+def test_chunk_extension_flood(server, wire, size):
+    # A recipient MUST ignore unrecognised chunk extensions (RFC 9112 7.1.1), which it can only do
+    # by reading past them: one that never ends must be refused. The control's is 4 KiB.
+    _wire_flood(server, wire, CHUNK_EXTENSION, size, CHUNKED_KINDS)
+
+
+@scenario("response.limits.chunk-framing", refs=[DEFENSIVE, "RFC9112-7.1-p4-s1"], level=SHOULD, profile=WIRE,
+          cves=["CVE-2023-39326"])
+@SIZES
+def test_chunk_framing_flood(server, wire, size):
+    # Chunks carrying no data, before the end. In the grammar every chunk but the last carries at
+    # least one octet (a size of 0 is the last chunk), so the nearest a server can come is chunks
+    # of one octet under a long extension: a client reading them reads 1 KiB of framing for each
+    # octet of content and never reaches the last chunk (CVE-2023-39326, Go's net/http). The
+    # quantity is the framing received beyond a small allowance per chunk, net of the data it
+    # carries. Control: 20 such chunks.
+    _wire_flood(server, wire, CHUNK_FRAMING, size, CHUNKED_KINDS)
+
+
+@scenario("response.limits.trailer-fields", refs=[DEFENSIVE, "RFC9112-7.1.2-p3-s1"], level=SHOULD, profile=WIRE,
+          cves=["CVE-2013-1752"])
+@SIZES
+def test_trailer_fields_flood(server, wire, size):
+    # A recipient MAY retain or discard trailer fields (RFC 9112 7.1.2): discarding them as they
+    # come keeps memory bounded, but not the time a trailer section that never ends takes. The
+    # body was complete before the trailers; a client that refuses the flood may still say so
+    # with an error (protocol or incomplete), never by reading on.
+    _wire_flood(server, wire, TRAILER_FIELDS, size, CHUNKED_KINDS)
+
+
+@scenario("response.limits.trailer-line", refs=[DEFENSIVE, "RFC9112-7.1.2-p3-s1"], level=SHOULD, profile=WIRE,
+          cves=["CVE-2013-1752"])
+@SIZES
+def test_trailer_line_flood(server, wire, size):
+    _wire_flood(server, wire, TRAILER_LINE, size, CHUNKED_KINDS)
+
+
+# =====================================================================================================
+# the proxy's reply to CONNECT (api)
+# =====================================================================================================
+
+ORIGIN_OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+_ESTABLISHED_LINE = b"HTTP/1.1 200 Connection established\r\n"
+CONNECT_FIELDS = Quantity("field lines in the proxy's reply to CONNECT", _ESTABLISHED_LINE, _field(b"X-Proxy"), b"\r\n",
+                          control_units=20)
+CONNECT_LINE = Quantity("one field line in the proxy's reply to CONNECT", _ESTABLISHED_LINE + b"X-Long: ",
+                        b"c" * LINE_UNIT, b"\r\n\r\n", control_units=1)
+
+
+def _tunnel_flood(proxy, server, client, quantity: Quantity, size: str) -> None:
+    units = quantity.control_units if size == "control" else quantity.flood_units
+    step = quantity.step(units)
+    if size == "control":
+        proxy.add_connection(expect_connect(), step, relay(server))
+        server.add_connection(respond(ORIGIN_OK))
+    else:
+        proxy.add_connection(expect_connect(), step)
+    conn = client.connect(proxy)
+    conn.set_tunnel("origin.example", 8080)
+    stopped: BaseException | None = None
+    with traced_peak() as peak:
+        try:
+            conn.connect()
+        except client.module.HTTPException as exc:
+            stopped = exc
+    if size == "control":
+        assert stopped is None, f"a reply with {units} unit(s) of {quantity.what} opens the tunnel; got {stopped!r}"
+        conn.request("GET", "/through")
+        assert client.track(conn.getresponse()).read() == b"ok", "the tunnel carries the request"
+        return
+    judge_flood(quantity, step, stopped, peak, ())
+
+
+@scenario("tunnel.limits.reply-fields", refs=[DEFENSIVE, "http.client.HTTPConnection.set_tunnel"], level=SHOULD,
+          profile=API, cves=["CVE-2013-1752"])
+@SIZES
+def test_connect_reply_fields_flood(proxy, server, client, size):
+    # A proxy's reply to CONNECT is a response head like any other, read before the tunnel opens:
+    # one whose field lines never end must not keep connect() reading (Python 3.11 counts none).
+    _tunnel_flood(proxy, server, client, CONNECT_FIELDS, size)
+
+
+@scenario("tunnel.limits.reply-line", refs=[DEFENSIVE, "http.client.HTTPConnection.set_tunnel"], level=SHOULD,
+          profile=API, cves=["CVE-2013-1752"])
+@SIZES
+def test_connect_reply_line_flood(proxy, server, client, size):
+    _tunnel_flood(proxy, server, client, CONNECT_LINE, size)
+
+
+# =====================================================================================================
+# a body that never ends, read with a size (api)
+# =====================================================================================================
+
+ASKED = 1000  # octets each call asks for
+CALLS = 3
+PEEK_BOUND = MIB  # peek() may return what is buffered, more than asked, but not the flood
+
+_BODY_UNIT = b"b" * LINE_UNIT  # no LF: readline(n) must stop at n, not at a line's end
+ENDLESS = {
+    "close-delimited": Quantity("a close-delimited body", b"HTTP/1.1 200 OK\r\n\r\n", _BODY_UNIT, b"", 0),
+    "chunked": Quantity("a chunked body", CHUNKED_HEAD, b"%x\r\n%s\r\n" % (LINE_UNIT, _BODY_UNIT), b"0\r\n\r\n", 0),
+}
+
+
+def _readinto(response: Any, size: int) -> bytes:
+    buffer = bytearray(size)
+    return bytes(buffer[: response.readinto(buffer)])
+
+
+READS: dict[str, Callable[[Any, int], bytes]] = {
+    "read": lambda response, size: response.read(size),
+    "read1": lambda response, size: response.read1(size),
+    "readline": lambda response, size: response.readline(size),
+    "readinto": _readinto,
+    "peek": lambda response, size: response.peek(size),
+}
+
+
+@scenario("response.limits.endless-body-sized-reads",
+          refs=["http.client.HTTPResponse.read", "http.client.HTTPResponse.read1", "http.client.HTTPResponse.readline",
+                "http.client.HTTPResponse.readinto", "http.client.HTTPResponse.peek", DEFENSIVE],
+          level=API_LEVEL, profile=API)
+@pytest.mark.parametrize("framing", list(ENDLESS))
+@pytest.mark.parametrize("method", list(READS))
+def test_endless_body_sized_reads(server, client, framing, method):
+    # read(n), read1(n), readline(n) and readinto() of n octets return at most n octets (the
+    # io.BufferedIOBase contract the docs give HTTPResponse); peek() what is at hand. On a body
+    # that keeps coming (until the server closes, or chunk after chunk), each call must return
+    # while the server is still sending, in bounded memory: not wait for an end that never comes.
+    quantity = ENDLESS[framing]
+    step = quantity.step(quantity.flood_units)
+    server.add_connection(expect_request(), step)
+    conn = client.connect(server)
+    conn.request("GET", "/")
+    response = client.track(conn.getresponse())
+    read = READS[method]
+    bound = PEEK_BOUND if method == "peek" else ASKED
+    with traced_peak() as peak:
+        results = [read(response, ASKED) for _ in range(CALLS)]
+    got = [len(result) for result in results]
+    assert all(0 < length <= bound for length in got), (
+        f"{method}({ASKED}) on {quantity.what} that keeps coming returns 1 to {bound} octets a call; got {got}")
+    assert not step.progress.reached_end, (
+        f"{method}({ASKED}) returned only after the server had sent {_mib(step.progress.octets)}: it read the body "
+        "to its end instead of returning what was asked")
+    assert set(b"".join(results)) == {ord("b")}, f"the body's octets, without framing: {results[0][:60]!r}"
+    assert peak.octets < MEMORY_BOUND, f"{method}({ASKED}) held {_mib(peak.octets)} of memory"
+    response.close()
