@@ -20,7 +20,7 @@ from h1conform.servers.proxy import (
     tunnel,
 )
 from h1conform.servers.requests import RecordedRequest
-from h1conform.servers.scripted import ScriptedServer, ServerError, ipv6_available
+from h1conform.servers.scripted import ScriptedServer, ServerError, ServerStuck, ServerThread, ipv6_available
 from h1conform.servers.steps import (
     BYTEWISE,
     WHOLE,
@@ -48,7 +48,7 @@ from h1conform.servers.tls import ServerTLS, TLSRecord
 
 __all__ = [
     "BYTEWISE", "WHOLE", "ConnectionRecord", "Delivery", "RecordedRequest", "ScriptError",
-    "ScriptedServer", "ServerConnection", "ServerError", "Step", "call", "close", "expect_body",
+    "ScriptedServer", "ServerConnection", "ServerError", "ServerStuck", "ServerThread", "Step", "call", "close", "expect_body",
     "expect_request", "half_close", "ipv6_available", "pause", "reset", "respond", "respond_if_sent", "send",
     "send_segments", "split_at", "stall",
     # the scripted CONNECT proxy (servers/proxy.py)

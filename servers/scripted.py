@@ -44,6 +44,11 @@ class ServerError(AssertionError):
     """What went wrong inside the server's threads, re-raised in the test."""
 
 
+class ServerStuck(ServerError):
+    """A server thread did not stop when asked: the harness's own failure (a starved machine or a
+    bug in a step), not something a client did, so nothing the client did can be judged."""
+
+
 def ipv6_available() -> bool:
     """True if this machine can listen on ::1."""
     if not socket.has_ipv6:
@@ -54,6 +59,11 @@ def ipv6_available() -> bool:
     except OSError:
         return False
     return True
+
+
+class ServerThread(threading.Thread):
+    """A thread of a scripted server: the harness's, never a client's (a watch for threads that a
+    client leaves running passes over it)."""
 
 
 class ScriptedServer:
@@ -201,7 +211,7 @@ class ScriptedServer:
                 stuck.append(thread.name)
         self._close_sockets()
         if stuck:
-            raise ServerError(f"server thread(s) did not stop within {self.join_deadline} s: {stuck}")
+            raise ServerStuck(f"server thread(s) did not stop within {self.join_deadline} s: {stuck}")
         if len(self.connections) < self._required_connections:
             self.errors.append(ScriptError(
                 f"the script for connection {len(self.connections)} never ran: the client opened "
@@ -224,7 +234,7 @@ class ScriptedServer:
     # -- the threads ----------------------------------------------------------------------------
 
     def _start_thread(self, name: str, target: Callable[..., None], *args: object) -> None:
-        thread = threading.Thread(target=target, args=args, name=f"scripted-server-{self.port}-{name}",
+        thread = ServerThread(target=target, args=args, name=f"scripted-server-{self.port}-{name}",
                                   daemon=True)
         self._threads.append(thread)
         thread.start()

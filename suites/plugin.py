@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from h1conform.pytest_plugin import DEFAULT_IMPLS
-from h1conform.servers import ScriptedServer, ServerError
+from h1conform.servers import ScriptedServer, ServerError, ServerStuck
 from h1conform.suites.harness import containment, expectations, isolation, output, results
 from h1conform.suites.harness.deadline import deadline, deadline_paused, scenario_deadline
 from h1conform.suites.harness.errors import HarnessError
@@ -347,7 +347,10 @@ def _close_servers(servers: list[ScriptedServer]) -> ServerError | HarnessError 
             server.close()
         except (ServerError, HarnessError) as exc:
             problems.append(str(exc))
-            harness_broke = harness_broke or isinstance(exc, HarnessError)
+            # A server thread that got stuck, or whose own harness wait ran out (a `call` step's
+            # harness_wait), is the harness failing, whatever the client did.
+            harness_broke = (harness_broke or isinstance(exc, HarnessError | ServerStuck)
+                             or any(isinstance(error, HarnessError) for error in server.errors))
     if not problems:
         return None
     return (HarnessError if harness_broke else ServerError)("\n".join(problems))

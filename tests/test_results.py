@@ -267,8 +267,11 @@ def test_a_test_that_never_finishes_is_recorded_as_an_error(pytestconfig: pytest
 
 # Harness errors, and teardown problems of scenarios listed in --expect.
 HARNESS_SCENARIOS = r'''
+import socket
+import threading
+
 import pytest
-from h1conform.servers import respond
+from h1conform.servers import call, respond
 from h1conform.suites.harness import MUST, WIRE, expect_response, scenario
 from h1conform.suites.harness.errors import HarnessError
 
@@ -303,6 +306,39 @@ def test_harness_teardown(wire, harness_broken_in_teardown):
     pass
 
 
+def harness_wait_runs_out(conn):
+    raise HarnessError("harness: the scenario's event never came (waited 60 s)")
+
+
+@scenario("demo.harness-in-server-thread", refs=["RFC9112-6.3-p2-s8"], level=MUST, profile=WIRE)
+def test_harness_in_server_thread(server, wire):
+    server.add_connection([call(harness_wait_runs_out), *respond(OK)])
+    wire.request("GET", server.url("/"))
+
+
+entered, released = threading.Event(), threading.Event()
+
+
+def stuck(conn):
+    entered.set()
+    released.wait(10)
+
+
+@pytest.fixture
+def release_stuck_thread():
+    yield
+    released.set()
+
+
+@scenario("demo.server-thread-stuck", refs=["RFC9112-6.3-p2-s8"], level=MUST, profile=WIRE)
+def test_server_thread_stuck(make_server, wire, release_stuck_thread):
+    # The scenario's end closes its servers: this one's thread does not stop (join_deadline 0.1 s).
+    server = make_server(join_deadline=0.1)
+    server.add_connection([call(stuck)])
+    with socket.create_connection((server.host, server.port)):
+        assert entered.wait(10)
+
+
 @scenario("demo.client-fails", refs=["RFC9112-6.3-p2-s8"], level=MUST, profile=WIRE)
 def test_client_fails(server, wire):
     server.add_connection(respond(OK))
@@ -328,7 +364,8 @@ def test_teardown_after_fail(server, wire, broken_teardown):
 '''
 
 EVERY_HARNESS_SCENARIO = "".join(f"{scenario_id}  listed\n" for scenario_id in (
-    "demo.harness-call", "demo.harness-setup", "demo.harness-teardown", "demo.client-fails",
+    "demo.harness-call", "demo.harness-setup", "demo.harness-teardown", "demo.harness-in-server-thread",
+    "demo.server-thread-stuck", "demo.client-fails",
     "demo.teardown-after-pass", "demo.teardown-after-fail"))
 
 
@@ -348,8 +385,9 @@ def test_harness_errors_are_errors_in_every_phase(pytester: pytest.Pytester) -> 
     result = pytester.runpytest("--impl=stdlib", "--results=results.json", "-rA")
     document = read_results(pytester.path / "results.json")
     found = verdicts(document, "stdlib")
-    assert {key: found[key] for key in ("demo.harness-call", "demo.harness-setup", "demo.harness-teardown")} == {
-        "demo.harness-call": "error", "demo.harness-setup": "error", "demo.harness-teardown": "error"}
+    harness_ids = ("demo.harness-call", "demo.harness-setup", "demo.harness-teardown", "demo.harness-in-server-thread",
+                   "demo.server-thread-stuck")
+    assert {key: found[key] for key in harness_ids} == dict.fromkeys(harness_ids, "error")
     assert found["demo.client-fails"] == "fail"  # the control: the client's own failure stays a fail
     assert record(document, "demo.harness-call", "stdlib")["reason"].startswith(
         "call: h1conform.suites.harness.errors.HarnessError: harness: the server is still reading the body")
@@ -369,7 +407,7 @@ def test_harness_errors_are_errors_under_xdist_too(pytester: pytest.Pytester) ->
     result = pytester.runpytest_subprocess("--impl=stdlib", "-rA", "-n", "2", "-p", "xdist", timeout=SUBPROCESS_TIMEOUT)
     result.stdout.fnmatch_lines(["ERROR test_demo.py::test_harness_call?stdlib? - *HarnessError: harness: the server is*"])
     result.stdout.fnmatch_lines(["FAILED test_demo.py::test_client_fails?stdlib? - *"])  # the control
-    assert result.parseoutcomes()["errors"] == 5
+    assert result.parseoutcomes()["errors"] == 7
 
 
 def test_listed_scenarios_harness_errors_and_teardown_problems_are_not_expected_failures(
@@ -380,6 +418,7 @@ def test_listed_scenarios_harness_errors_and_teardown_problems_are_not_expected_
     document = read_results(pytester.path / "results.json")
     assert verdicts(document, "stdlib") == {
         "demo.harness-call": "error", "demo.harness-setup": "error", "demo.harness-teardown": "error",
+        "demo.harness-in-server-thread": "error", "demo.server-thread-stuck": "error",
         "demo.client-fails": "expected-failure",  # the control: a listed failure of the client is expected
         # A teardown problem spoils an unexpected pass as it spoils a pass; after the listed failure, the
         # failure decides, as it does for a scenario that is not listed.

@@ -45,6 +45,7 @@ from typing import Any
 
 import pytest
 
+from h1conform.servers import ServerThread
 from h1conform.suites.harness.deadline import ScenarioTimeout
 
 # The deadline's interruptions a client may swallow before the next one is forced out of it.
@@ -329,7 +330,8 @@ class ThreadWatch:
     def check(self) -> None:
         """Raise ClientFault("error") if threads started since then are still running; what they
         raise from now on is not charged to other scenarios."""
-        left = [thread for thread in threading.enumerate() if thread not in self.before and thread.is_alive()]
+        left = [thread for thread in threading.enumerate()
+                if thread not in self.before and thread.is_alive() and not isinstance(thread, ServerThread)]
         if not left:
             return
         for thread in left:
