@@ -9,13 +9,9 @@ once untouched (the control for the copy itself), beside the stdlib (the control
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from suite_runs import verdicts
 
 COPY_OF_HTTP_CLIENT = '''
 """This Python's http.client, run from its source here{without}."""
@@ -47,30 +43,20 @@ def _verdicts(tmp_path: Path) -> dict[str, dict[str, tuple[str, str]]]:
     (tmp_path / "no_instruments.py").write_text(
         COPY_OF_HTTP_CLIENT.format(without=", without audit events or debug output") + WITHOUT_INSTRUMENTS)
     (tmp_path / "full_copy.py").write_text(COPY_OF_HTTP_CLIENT.format(without=""))
-    results = tmp_path / "results.json"
-    completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--no-header", *FILES, "-k", SELECTION,
-         f"--impl={tmp_path / 'no_instruments.py'}", f"--impl={tmp_path / 'full_copy.py'}", "--impl=stdlib",
-         f"--results={results}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
-    assert results.exists(), completed.stdout + completed.stderr
-    document: dict[str, Any] = json.loads(results.read_text(encoding="utf-8"))
-    verdicts: dict[str, dict[str, tuple[str, str]]] = {}
-    for record in document["results"]:
-        verdicts.setdefault(record["impl"], {})[record["id"]] = (record["verdict"], record["reason"])
-    return verdicts
+    return verdicts(tmp_path, *FILES, "-k", SELECTION, f"--impl={tmp_path / 'no_instruments.py'}",
+                    f"--impl={tmp_path / 'full_copy.py'}", "--impl=stdlib")
 
 
 def test_missing_instrument_is_unsupported_not_fail(tmp_path: Path) -> None:
-    verdicts = _verdicts(tmp_path)
-    assert sorted(verdicts) == ["full_copy", "no_instruments", "stdlib"]
-    scenarios = sorted(verdicts["stdlib"])
+    by_impl = _verdicts(tmp_path)
+    assert sorted(by_impl) == ["full_copy", "no_instruments", "stdlib"]
+    scenarios = sorted(by_impl["stdlib"])
     assert len(scenarios) == 22, scenarios  # blocksize 12, audit 2, debug output 2 + 5, continue 1
-    assert all(sorted(by_id) == scenarios for by_id in verdicts.values())
+    assert all(sorted(by_id) == scenarios for by_id in by_impl.values())
     # The controls: the stdlib, and the same code run from the copy, pass every row.
     for impl in ("stdlib", "full_copy"):
-        assert {verdict for verdict, _ in verdicts[impl].values()} == {"pass"}, (impl, verdicts[impl])
-    for scenario, (verdict, reason) in verdicts["no_instruments"].items():
+        assert {verdict for verdict, _ in by_impl[impl].values()} == {"pass"}, (impl, by_impl[impl])
+    for scenario, (verdict, reason) in by_impl["no_instruments"].items():
         if scenario in NO_INSTRUMENT:
             assert verdict == "pass", (scenario, reason)
             continue
