@@ -234,7 +234,8 @@ class HTTPConnection:
         """Start a request: `method url HTTP/1.1`, then Host and Accept-Encoding: identity unless skipped.
 
         Raises ValueError for a method that is not a token and InvalidURL for a URL with a control
-        character or space, before anything changes.
+        character or space, an http(s) URL without a host, or "*" with another method than OPTIONS,
+        before anything changes. Userinfo in an http(s) URL is not sent (RFC 9110 4.2.4).
         """
         if self._response is not None and self._response.isclosed():
             self._response = None  # the previous response was read: forget it
@@ -243,7 +244,7 @@ class HTTPConnection:
         self._validate_method(method)
         url = url or "/"
         self._validate_path(url)
-        target = request_target(url)
+        target = request_target(method, url)
         request_line = self._encode_request(f"{method} {target} HTTP/1.1")
         fields = []
         if not skip_host:

@@ -66,13 +66,30 @@ def check_no_ctl(text: str) -> None:
         raise InvalidURL(f"URL can't contain control characters. {text!r} (found at least {found.group()!r})")
 
 
-def request_target(url: str) -> str:
-    """The request-target to send for `url` (checked by the caller)."""
+def request_target(method: str, url: str) -> str:
+    """The request-target to send for `url` (checked for CTLs by the caller); InvalidURL for a
+    target RFC 9110 forbids a sender to generate."""
     # RFC 9112 3.2.1: "If the target URI's path component is empty, the client MUST send "/" as
     # the path within the origin-form of request-target." (stdlib sends "?a=1" as is)
     if not url or url.startswith("?"):
         url = "/" + url
-    return url
+    # RFC 9110 7.1: the asterisk-form is for OPTIONS: "These forms MUST NOT be used with other methods."
+    if url == "*" and method != "OPTIONS":
+        raise InvalidURL(f"the asterisk-form '*' is only used with OPTIONS, not with {method!r} (RFC 9110 7.1)")
+    scheme, separator, rest = url.partition("://")
+    if not (separator and scheme.lower() in ("http", "https")):
+        return url
+    end = min((i for i in map(rest.find, "/?#") if i >= 0), default=len(rest))
+    _, at, host_port = rest[:end].rpartition("@")
+    host = host_port if host_port.startswith("[") else host_port.partition(":")[0]
+    # RFC 9110 4.2.1 / 4.2.2: "A sender MUST NOT generate an "http" [or "https"] URI with an empty
+    # host identifier."
+    if not host:
+        raise InvalidURL(f"an {scheme} URI needs a host: {url!r} (RFC 9110 4.2.1)")
+    # RFC 9110 4.2.4: "A sender MUST NOT generate the userinfo subcomponent (and its "@"
+    # delimiter) when an "http" or "https" URI reference is generated within a message as a
+    # target URI" (stdlib sends it, and puts it in Host as well).
+    return f"{scheme}://{host_port}{rest[end:]}" if at else url
 
 
 def split_host_port(host: str, port: int | None, default_port: int) -> tuple[str, int]:

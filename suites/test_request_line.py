@@ -283,7 +283,8 @@ def _target_sent_api(server, client, how, url):
 # -- version and framing of the head --------------------------------------------------------------
 
 
-@scenario("request.line.version", refs=["RFC9110-2.2-p5-s1", "RFC9110-6.2-p5-s1"], level=MUST, profile=WIRE)
+@scenario("request.line.version", refs=["RFC9110-2.2-p5-s1", "RFC9110-6.2-p5-s1", "RFC9110-6.2-p5-s2"], level=MUST,
+          profile=WIRE)
 @pytest.mark.parametrize("method, body", [
     pytest.param("GET", None, id="get"),
     pytest.param("POST", b"x=1", id="post"),

@@ -200,6 +200,7 @@ def test_redirect_loop(server, wire):
     variant("http://{authority}@127.0.0.2/target", id="userinfo-hiding-authority"),
     # RFC 9110 4.2.1: an http URI with an empty host MUST be rejected by a recipient that processes it.
     variant("http:///target", id="empty-host", level=MUST, refs=["RFC9110-4.2.1-p4-s2"]),
+    variant("https:///target", id="empty-host-https", level=MUST, refs=["RFC9110-4.2.2-p4-s2"]),
 ])
 def test_redirect_location_invalid(server, wire, location):
     # A Location with userinfo comes from an untrusted source: a recipient SHOULD treat it as an
