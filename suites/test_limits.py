@@ -127,7 +127,7 @@ def traced_peak() -> Iterator[Peak]:
 
 
 def judge_flood(quantity: Quantity, step: Flood, stopped: BaseException | Outcome | None, peak: Peak,
-                kinds: tuple[ErrorKind, ...]) -> None:
+                kinds: tuple[ErrorKind, ...], accepted: str = "accepted the response") -> None:
     """The verdict on a flood: the client stopped with an error (`stopped`: a wire Failure, or the
     api's exception; a Response or None if it accepted), before the flood's end, in bounded memory."""
     progress = step.progress
@@ -135,8 +135,8 @@ def judge_flood(quantity: Quantity, step: Flood, stopped: BaseException | Outcom
     rule = (f"RFC 9110 2.3: a recipient SHOULD parse defensively, within a reasonable buffer size; the server "
             f"sent {quantity.what} for as long as the client read ({total} in all)")
     if stopped is None or isinstance(stopped, Response):
-        raise AssertionError(f"{rule}\nthe client read {total} of {quantity.what} without stopping and accepted the "
-                             "response: it would have read forever")
+        raise AssertionError(f"{rule}\nthe client read {total} of {quantity.what} without stopping and {accepted}: "
+                             "it would have read forever")
     if progress.reached_end:
         raise AssertionError(f"{rule}\nthe client read {total} of {quantity.what} without stopping, then failed "
                              f"with {_describe(stopped)}: it would have read forever")
@@ -362,7 +362,7 @@ def _tunnel_flood(proxy, server, client, quantity: Quantity, size: str) -> None:
         conn.request("GET", "/through")
         assert client.track(conn.getresponse()).read() == b"ok", "the tunnel carries the request"
         return
-    judge_flood(quantity, step, stopped, peak, ())
+    judge_flood(quantity, step, stopped, peak, (), accepted="opened the tunnel")
 
 
 @scenario("tunnel.limits.reply-fields", refs=[DEFENSIVE, "http.client.HTTPConnection.set_tunnel"], level=SHOULD,

@@ -11,12 +11,13 @@ import contextlib
 import io
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
 from h1conform import reference
-from h1conform.reference import _framing, _headers
+from h1conform.reference import _constants, _framing, _headers
 from h1conform.servers import ScriptedServer, call, close, expect_request, reset, respond, send
 
 TIMEOUT = 5.0
@@ -536,3 +537,59 @@ class _BufferedDouble:
 
     def makefile(self, mode: str, bufsize: int | None = None) -> io.BufferedReader:
         return io.BufferedReader(io.BytesIO(self.data), max(len(self.data), io.DEFAULT_BUFFER_SIZE))
+
+
+def test_trailer_limit_is_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    # _MAXHEADERS is http.client's limit on header sections; stdlib has none on trailers, and the
+    # reference's MAX_TRAILER_FIELDS does not move with it.
+    monkeypatch.setattr(reference, "_MAXHEADERS", 5)
+    trailers = b"".join(b"T-%d: %d\r\n" % (n, n) for n in range(_constants.MAX_TRAILER_FIELDS))
+    body = _framing.ChunkedBody()
+    assert body.read(io.BytesIO(b"5\r\nhello\r\n0\r\n" + trailers + b"\r\n"), None) == b"hello" and body.done
+    with pytest.raises(reference.TooManyHeaders, match="^got more than 5 headers$"):
+        _headers.read_fields(io.BytesIO(trailers + b"\r\n"))  # the control: a header section of as many
+
+
+# -- chunk framing: chunks that carry next to no data (CVE-2023-39326) -------------------------------
+
+
+def _costly_chunk(cost: int) -> bytes:
+    """A chunk of one octet whose framing costs `cost` octets beyond its allowance."""
+    # framing = the size line, its CRLF and the CRLF after the data
+    line = b"1;e=" + b"e" * (cost + _constants.CHUNK_FRAMING_ALLOWANCE + 1 - 4 - len(b"1;e="))
+    return line + b"\r\nx\r\n"
+
+
+READERS = pytest.mark.parametrize("reader", [
+    pytest.param(io.BytesIO, id="line-by-line"),  # no peek(): the strict path only
+    pytest.param(lambda raw: io.BufferedReader(io.BytesIO(raw), 1 << 20), id="buffered"),  # the fast path too
+])
+
+
+@READERS
+@pytest.mark.parametrize("chunks", [64, 65])
+def test_chunk_framing_debt_limit(reader: Callable[[bytes], Any], chunks: int) -> None:
+    cost = _constants.MAX_CHUNK_FRAMING_DEBT // 64
+    raw = _costly_chunk(cost) * chunks + b"0\r\n\r\n"
+    body = _framing.ChunkedBody()
+    if chunks == 64:  # owing exactly MAX_CHUNK_FRAMING_DEBT: the control
+        assert body.read(reader(raw), None) == b"x" * chunks and body.done
+        return
+    with pytest.raises(reference.IncompleteRead) as caught:
+        body.read(reader(raw), None)
+    assert caught.value.partial == b"x" * 64
+    assert isinstance(caught.value.__cause__, reference.InvalidResponse)
+    assert str(caught.value.__cause__) == "more than 65536 octets of chunk framing beyond the data it carries"
+
+
+@READERS
+def test_chunk_framing_debt_is_paid_down_by_data(reader: Callable[[bytes], Any]) -> None:
+    costly = _costly_chunk(1024) * 60  # 60 KiB owed each time: three times over the limit in all
+    data = b"d" * 65536
+    big = b"10000\r\n" + data + b"\r\n"
+    raw = costly + big + costly + big + costly + b"0\r\n\r\n"
+    body = _framing.ChunkedBody()
+    assert body.read(reader(raw), None) == (b"x" * 60 + data) * 2 + b"x" * 60 and body.done
+    control = _framing.ChunkedBody()
+    with pytest.raises(reference.IncompleteRead):
+        control.read(reader(costly * 2 + b"0\r\n\r\n"), None)  # without the data between them
