@@ -1,5 +1,6 @@
 """RFC 9110 rows about what a client generates of its own in a request, and in a failed handshake:
-the fields it adds (never one of another role's, nor the user's data without being told), the
+the fields it adds (never one of another role's, nor the user's data without being told, nor a
+connection option naming an end-to-end field), the
 whitespace and list syntax of its field lines, the framing of the chunked bodies it encodes,
 preferences, TRACE, and the alert that ends a handshake with a certificate it refuses.
 
@@ -75,6 +76,32 @@ def test_fields_not_generated(server, wire, fields, allowed, method, body):
         f"(RFC 9110 2.2: no field of another role; 10.1.2, 10.1.3, 12.5.4: no user data it was not given)")
 
 
+# Fields that apply to one connection only (RFC 9110 7.6.1, RFC 9112 7.4 and 9.6): a connection
+# option may name them. Any other field is meant for every recipient of the message.
+HOP_BY_HOP = {b"connection", b"keep-alive", b"proxy-connection", b"te", b"transfer-encoding", b"upgrade"}
+END_TO_END = {b"cache-control", b"content-length", b"content-type", b"host", b"accept-encoding"}
+
+
+@scenario("request.fields.connection-options", refs=["RFC9110-7.6.1-p9-s1"], level=MUST, profile=WIRE)
+@pytest.mark.parametrize("method, body", [
+    pytest.param("GET", None, id="get"),
+    pytest.param("POST", b"form=1", id="post"),
+])
+def test_connection_options(server, wire, method, body):
+    # RFC 9110 7.6.1: "A sender MUST NOT send a connection option corresponding to a field that is
+    # intended for all recipients of the content." The caller gives no field: any Connection
+    # field is the client's own, and names no end-to-end field (Cache-Control, Content-Length,
+    # Host, or any field of the request other than the hop-by-hop ones).
+    server.add_connection(respond(OK))
+    expect_response(wire.request(method, server.url("/"), body=body))
+    sent = server.requests[0]
+    options = {option.strip(b" \t").lower() for value in sent.header_values("connection") for option in value.split(b",")}
+    end_to_end = (END_TO_END | {name.lower() for name in sent.header_names}) - HOP_BY_HOP
+    assert not options & end_to_end, (
+        f"RFC 9110 7.6.1: the client's Connection names end-to-end fields {sorted(options & end_to_end)}: "
+        f"{sent.header_values('connection')}")
+
+
 # -- the syntax of the field lines a client writes ------------------------------------------------------------
 
 # field-line = field-name ":" OWS field-value OWS; "a sender SHOULD generate the optional
@@ -147,27 +174,32 @@ def test_list_elements(server, client, values):
 
 
 @scenario("request.fields.preferences", refs=["RFC9110-12.1-p2-s1"], level=MAY, profile=WIRE)
-@pytest.mark.parametrize("name, value", [
-    pytest.param(None, None, id="client-default"),
+@pytest.mark.parametrize("headers", [
+    pytest.param([], id="client-default"),
     # "Each codings value MAY be given an associated quality value (weight)".
-    variant("Accept-Encoding", "gzip;q=1.0, identity;q=0.5, *;q=0", id="caller-codings-weighted",
+    variant([("Accept-Encoding", "gzip;q=1.0, identity;q=0.5, *;q=0")], id="caller-codings-weighted",
             refs=["RFC9110-12.1-p2-s1", "RFC9110-12.5.3-p6-s1"]),
     # "A user agent MAY associate a quality value with each charset".
-    variant("Accept-Charset", "utf-8, iso-8859-1;q=0.5", id="caller-charsets-weighted",
+    variant([("Accept-Charset", "utf-8, iso-8859-1;q=0.5")], id="caller-charsets-weighted",
             refs=["RFC9110-12.1-p2-s1", "RFC9110-12.5.2-p3-s1"]),
+    # RFC 9112 7.4: "the client MAY rank the codings by preference using a case-insensitive "q"
+    # parameter"; TE goes with its connection option (RFC9112-7.4-p8-s1).
+    variant([("TE", "gzip;Q=0.5, deflate;q=0.25, trailers"), ("Connection", "TE")], id="caller-te-weighted",
+            refs=["RFC9112-7.4-p5-s1"]),
 ])
-def test_preferences(server, wire, name, value):
+def test_preferences(server, wire, headers):
     # RFC 9110 12.1: "a user agent MAY send request header fields that describe its preferences".
     # On its own, a client that decodes no content coding says so (http.client: Accept-Encoding:
     # identity); the preferences its caller writes, weights included, go out as written and alone
     # (no second field of the client's that would change them).
     server.add_connection(respond(OK))
-    expect_response(wire.request("GET", server.url("/"), headers=[(name, value)] if name else []))
+    expect_response(wire.request("GET", server.url("/"), headers=headers))
     sent = server.requests[0]
-    if name is None:
+    if not headers:
         preferences = [field for field in ("Accept", "Accept-Encoding", "Accept-Charset") if sent.header_values(field)]
         assert preferences, f"the client sent no preference field of its own: {sent.head!r}"
         return
+    name, value = headers[0]
     assert sent.header_values(name) == [value.encode()], (
         f"the caller's {name}: {value} is sent as written, once; sent {sent.header_values(name)}")
 
