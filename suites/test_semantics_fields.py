@@ -17,7 +17,7 @@ import re
 
 import pytest
 
-from h1conform.servers import CertKind, expect_request, handshake, respond, respond_if_sent, send
+from h1conform.servers import CertKind, expect_request, handshake, respond, respond_if_sent, send, stall
 from h1conform.suites.harness import (
     API,
     MAY,
@@ -100,6 +100,28 @@ def test_connection_options(server, wire, method, body):
     assert not options & end_to_end, (
         f"RFC 9110 7.6.1: the client's Connection names end-to-end fields {sorted(options & end_to_end)}: "
         f"{sent.header_values('connection')}")
+
+
+@scenario("connection.close.announced", refs=["RFC9112-9.6-p1-s1"], level=SHOULD, profile=WIRE)
+@pytest.mark.parametrize("method, body", [
+    pytest.param("GET", None, id="get"),
+    pytest.param("POST", b"form=1", id="post"),
+])
+def test_close_announced(server, wire, method, body):
+    # RFC 9112 9.6: "A sender SHOULD send a Connection header field ... containing the "close"
+    # connection option when it intends to close a connection." The server answers and keeps the
+    # connection open: a client that closes it as soon as it has the response (a one-shot client)
+    # intended to when it sent the request, and says so in it; one that keeps the connection for
+    # more requests need not say anything.
+    server.add_connection(respond(OK), stall())
+    with wire.session() as session:
+        expect_response(session.request(method, server.url("/"), body=body))
+        closed = client_closed(server.connection(0))
+    sent = server.requests[0]
+    options = {option.strip(b" \t").lower() for value in sent.header_values("connection") for option in value.split(b",")}
+    assert not closed or b"close" in options, (
+        "RFC 9112 9.6: the client closed the connection right after the response, the server not asking, without "
+        f"announcing it (Connection: close) in its request; it sent Connection {sent.header_values('connection')}")
 
 
 # -- the syntax of the field lines a client writes ------------------------------------------------------------
