@@ -47,33 +47,41 @@ OTHER_ROLES = ["Accept-Ranges", "Age", "Authentication-Info", "ETag", "Last-Modi
 
 
 @scenario("request.fields.not-generated", refs=["RFC9110-2.2-p5-s2"], level=MUST, profile=WIRE)
-@pytest.mark.parametrize("fields, allowed", [
-    variant(OTHER_ROLES, [], id="other-roles"),
+@pytest.mark.parametrize("fields, allowed, given", [
+    variant(OTHER_ROLES, [], [], id="other-roles"),
     # RFC 9110 10.1.2: "A user agent SHOULD NOT send a From header field without explicit
     # configuration by the user".
-    variant(["From"], [], id="from", level=SHOULD, refs=["RFC9110-10.1.2-p5-s1"]),
+    variant(["From"], [], [], id="from", level=SHOULD, refs=["RFC9110-10.1.2-p5-s1"]),
     # RFC 9110 10.1.3: a target URI "obtained from a source that does not have its own URI (e.g.,
     # input from the user keyboard ...)": the user agent "MUST either exclude the Referer header
     # field or send it with a value of "about:blank"". The caller's URL is such an input.
-    variant(["Referer"], [b"about:blank"], id="referer", refs=["RFC9110-10.1.3-p7-s1"]),
+    variant(["Referer"], [b"about:blank"], [], id="referer", refs=["RFC9110-10.1.3-p7-s1"]),
     # RFC 9110 12.5.4: "A user agent that does not provide such control to the user MUST NOT send
     # an Accept-Language header field." A client library offers its caller no such setting.
-    variant(["Accept-Language"], [], id="accept-language", refs=["RFC9110-12.5.4-p9-s1"]),
+    variant(["Accept-Language"], [], [], id="accept-language", refs=["RFC9110-12.5.4-p9-s1"]),
+    # Controls: what the caller writes is its configuration, and the same check lets it through.
+    variant(["From"], [], [("From", "ops@example.org")], id="control-from-configured", level=SHOULD,
+            refs=["RFC9110-10.1.2-p5-s1"]),
+    variant(["Accept-Language"], [], [("Accept-Language", "en")], id="control-accept-language-configured",
+            refs=["RFC9110-12.5.4-p9-s1"]),
 ])
 @pytest.mark.parametrize("method, body", [
     pytest.param("GET", None, id="get"),
     pytest.param("POST", b"form=1", id="post"),
 ])
-def test_fields_not_generated(server, wire, fields, allowed, method, body):
-    # The caller gives no field at all: every field in the request is one the client chose to send.
+def test_fields_not_generated(server, wire, fields, allowed, given, method, body):
+    # Every field the caller did not write is one the client chose to send.
     server.add_connection(respond(OK))
-    expect_response(wire.request(method, server.url("/page"), body=body))
+    expect_response(wire.request(method, server.url("/page"), headers=given, body=body))
     sent = server.requests[0]
+    allowed = {*allowed, *(value.encode() for _, value in given)}
     generated = {name: sent.header_values(name) for name in fields}
     unwanted = {name: values for name, values in generated.items() if any(v not in allowed for v in values)}
     assert not unwanted, (
-        f"asked for nothing but {method} {server.url('/page')}, the client generated {unwanted} "
+        f"asked for {method} {server.url('/page')} with fields {given}, the client generated {unwanted} "
         f"(RFC 9110 2.2: no field of another role; 10.1.2, 10.1.3, 12.5.4: no user data it was not given)")
+    assert all(sent.header_values(name) == [value.encode()] for name, value in given), (
+        f"the caller's {given} are sent as written: {sent.head!r}")
 
 
 # Fields that apply to one connection only (RFC 9110 7.6.1, RFC 9112 7.4 and 9.6): a connection
@@ -83,17 +91,19 @@ END_TO_END = {b"cache-control", b"content-length", b"content-type", b"host", b"a
 
 
 @scenario("request.fields.connection-options", refs=["RFC9110-7.6.1-p9-s1"], level=MUST, profile=WIRE)
-@pytest.mark.parametrize("method, body", [
-    pytest.param("GET", None, id="get"),
-    pytest.param("POST", b"form=1", id="post"),
+@pytest.mark.parametrize("method, body, given", [
+    pytest.param("GET", None, [], id="get"),
+    pytest.param("POST", b"form=1", [], id="post"),
+    # Control: the caller's close option names no field, and the same check lets it through.
+    pytest.param("GET", None, [("Connection", "close")], id="control-caller-close"),
 ])
-def test_connection_options(server, wire, method, body):
+def test_connection_options(server, wire, method, body, given):
     # RFC 9110 7.6.1: "A sender MUST NOT send a connection option corresponding to a field that is
-    # intended for all recipients of the content." The caller gives no field: any Connection
-    # field is the client's own, and names no end-to-end field (Cache-Control, Content-Length,
-    # Host, or any field of the request other than the hop-by-hop ones).
+    # intended for all recipients of the content." Without the caller's, any Connection field is
+    # the client's own, and names no end-to-end field (Cache-Control, Content-Length, Host, or
+    # any field of the request other than the hop-by-hop ones).
     server.add_connection(respond(OK))
-    expect_response(wire.request(method, server.url("/"), body=body))
+    expect_response(wire.request(method, server.url("/"), headers=given, body=body))
     sent = server.requests[0]
     options = {option.strip(b" \t").lower() for value in sent.header_values("connection") for option in value.split(b",")}
     end_to_end = (END_TO_END | {name.lower() for name in sent.header_names}) - HOP_BY_HOP
