@@ -326,12 +326,20 @@ def test_putheader(server, client, calls, lines):
         f"as is); expected {lines}, sent {server.requests[0].field_lines[1:]}")
 
 
+_EMPTY_ELEMENTS = ["RFC9112-5.2-p3-s1", "RFC9110-5.6.1.1-p1-s1", "http.client.HTTPConnection.putheader"]
+
+
 @scenario("request.headers.putheader.multiple-values", refs=["RFC9112-5.2-p3-s1", "http.client.HTTPConnection.putheader"],
           level=MUST, profile=API)
 @pytest.mark.parametrize("values", [
     pytest.param(("text/html",), id="one-value"),
     pytest.param(("text/html", "application/json"), id="two-values"),
     pytest.param(("a", "b", "c"), id="three-values"),
+    # RFC 9110 5.6.1.1: "In any production that uses the list construct, a sender MUST NOT generate
+    # empty list elements": empty values are left out of the list.
+    variant(("a", "", "b"), id="empty-value-in-middle", refs=_EMPTY_ELEMENTS),
+    variant(("", "a", "b"), id="empty-value-first", refs=_EMPTY_ELEMENTS),
+    variant(("a", "b", ""), id="empty-value-last", refs=_EMPTY_ELEMENTS),
 ])
 def test_putheader_multiple_values(server, client, values):
     # The documentation says continuation lines (obs-fold) are sent; RFC 9112 forbids generating them.
@@ -346,8 +354,9 @@ def test_putheader_multiple_values(server, client, values):
     assert not folded, (
         "RFC 9112 5.2: a sender MUST NOT generate line folding (obs-fold); putheader() with several values "
         f"sent continuation lines {folded}")
-    assert b", ".join(sent.header_values("accept")) == ", ".join(values).encode(), (
-        "every value given to putheader() is sent, in order")
+    assert b", ".join(sent.header_values("accept")) == ", ".join(value for value in values if value).encode(), (
+        "every value given to putheader() is sent, in order, and no empty list element (RFC 9110 5.6.1.1); sent "
+        f"{sent.header_values('accept')}")
 
 
 @scenario("request.headers.syntax", refs=["RFC9110-2.2-p5-s1", "RFC9112-2.2-p4-s1"], level=MUST, profile=WIRE)
