@@ -274,9 +274,12 @@ class HTTPResponse(io.BufferedIOBase):
         self.will_close = True
         try:
             self._sock.shutdown(socket.SHUT_RDWR)
-            self._sock.close()  # the descriptor goes once the file below is closed too
         except (OSError, AttributeError):
             pass  # already closed or reset, or a socket double without shutdown()
+        try:
+            self._sock.close()  # the descriptor goes once the file below is closed too
+        except AttributeError:
+            pass  # a socket double without close()
         self._close_conn()
 
     def _reading(self, action: Callable[[BufferedFile, Body], T], at_end: T) -> T:

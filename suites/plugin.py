@@ -22,7 +22,7 @@ import pytest
 
 from h1conform.pytest_plugin import DEFAULT_IMPLS
 from h1conform.servers import ScriptedServer, ServerError, ServerStuck
-from h1conform.suites.harness import containment, expectations, isolation, output, results
+from h1conform.suites.harness import containment, expectations, isolation, leaks, output, results
 from h1conform.suites.harness.deadline import deadline, deadline_paused, scenario_deadline
 from h1conform.suites.harness.errors import HarnessError
 from h1conform.suites.harness.fixtures import ApiClient, WireClient
@@ -311,12 +311,14 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     if INFO_KEY not in item.stash:
         return (yield)
     servers = item.stash.setdefault(SERVERS_KEY, [])
+    leaks.boundary(item.nodeid)  # what earlier code left unclosed is not this scenario's to answer for
     try:
         # The deadline times the client's lack of progress with these servers (per example, in a property).
         with scenario_deadline(getattr(item, "obj", None), item.config.getoption("scenario_timeout"),
                                ServersWatch(servers)):
-            # A client's BaseException becomes this scenario's own verdict, not the run's end.
-            with containment.client_code("running the scenario"):
+            # A client's BaseException becomes this scenario's own verdict, not the run's end;
+            # what it leaves unclosed, its failure (suites/harness/leaks.py).
+            with containment.client_code("running the scenario"), leaks.attributed():
                 result = yield
     except Unsupported as exc:
         _close_servers(servers)
@@ -361,10 +363,17 @@ def _close_servers(servers: list[ScriptedServer]) -> ServerError | HarnessError 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
-    # Teardown closes the client's connections: a close() that hangs is a timeout too.
-    with deadline(item.config.getoption("scenario_timeout") if INFO_KEY in item.stash else 0,
-                  ServersWatch(item.stash.setdefault(SERVERS_KEY, []), closing=True)):
+    # Teardown closes the client's connections: a close() that hangs is a timeout too, and what
+    # the close leaves unclosed is the scenario's failure (suites/harness/leaks.py).
+    if INFO_KEY not in item.stash:
         return (yield)
+    with deadline(item.config.getoption("scenario_timeout"),
+                  ServersWatch(item.stash.setdefault(SERVERS_KEY, []), closing=True)), leaks.attributed():
+        return (yield)
+
+
+def pytest_sessionfinish() -> None:
+    leaks.release()  # pytest's last garbage collection sees every object again
 
 
 class ExpectationsWriter:

@@ -37,6 +37,7 @@ from h1conform.suites.harness.containment import ClientFault
 from h1conform.suites.harness.deadline import ScenarioTimeout
 from h1conform.suites.harness.errors import HarnessError
 from h1conform.suites.harness.impls import Implementation
+from h1conform.suites.harness.leaks import LeakFound
 from h1conform.suites.harness.scenario import Level, ScenarioInfo
 
 SCHEMA = "h1conform-results"
@@ -49,7 +50,8 @@ VERDICTS = ("pass", "fail", "fail-should", "unsupported", "timeout", "error", "e
 FAILING = frozenset({"fail", "fail-should", "timeout", "error", "expected-failure"})
 SPOILABLE = frozenset({"pass", "unexpected-pass"})  # verdicts that a later phase's problem replaces
 
-# Failures that say nothing about the scenario under way: an unclosed object collected during it.
+# Failures that say nothing about the scenario under way: an unclosed object collected during it
+# that its own client code did not leave (those are LeakFound: suites/harness/leaks.py).
 UNATTRIBUTABLE = (pytest.PytestUnraisableExceptionWarning, ResourceWarning)
 
 REPORT_ATTRIBUTE = "h1conform"  # the attribute of a TestReport that carries a phase's verdict
@@ -139,13 +141,22 @@ def phase_verdict(call: pytest.CallInfo[None], report: pytest.TestReport, info: 
         return excinfo.value.verdict, phase_message
     if excinfo is not None and excinfo.errisinstance(ScenarioTimeout):
         return "timeout", message
+    if excinfo is not None and excinfo.errisinstance(LeakFound) and not _harness_broke(servers):
+        # Found while the scenario's own client code ran (its call, or the teardown closing its
+        # connections): the client's failure, in either phase (suites/harness/leaks.py).
+        return _client_failed(info), phase_message
     if report.when != "call" or _harness_broke(servers):
         return "error", phase_message
     if excinfo is not None and excinfo.errisinstance(UNATTRIBUTABLE):
         # Raised because something was garbage-collected unclosed while this test ran; it may
         # have been left by an earlier test: the run's problem, not this scenario's verdict.
         return "error", phase_message
-    return ("fail" if info.level in (Level.MUST, Level.API) else "fail-should"), message
+    return _client_failed(info), message
+
+
+def _client_failed(info: ScenarioInfo) -> str:
+    """The verdict of a requirement the client broke: a missed SHOULD or MAY is not a failure of a MUST."""
+    return "fail" if info.level in (Level.MUST, Level.API) else "fail-should"
 
 
 def _taken_for_listed_failure(call: pytest.CallInfo[None], report: pytest.TestReport) -> bool:
