@@ -127,12 +127,12 @@ def traced_peak() -> Iterator[Peak]:
 
 
 def judge_flood(quantity: Quantity, step: Flood, stopped: BaseException | Outcome | None, peak: Peak,
-                kinds: tuple[ErrorKind, ...], accepted: str = "accepted the response") -> None:
+                kinds: tuple[ErrorKind, ...], why: str, accepted: str = "accepted the response") -> None:
     """The verdict on a flood: the client stopped with an error (`stopped`: a wire Failure, or the
     api's exception; a Response or None if it accepted), before the flood's end, in bounded memory."""
     progress = step.progress
     total = _mib(quantity.flood_units * len(quantity.unit))
-    rule = (f"RFC 9110 2.3: a recipient SHOULD parse defensively, within a reasonable buffer size; the server "
+    rule = (f"{why}\nRFC 9110 2.3: a recipient SHOULD parse defensively, within a reasonable buffer size; the server "
             f"sent {quantity.what} for as long as the client read ({total} in all)")
     if stopped is None or isinstance(stopped, Response):
         raise AssertionError(f"{rule}\nthe client read {total} of {quantity.what} without stopping and {accepted}: "
@@ -153,75 +153,73 @@ def _describe(stopped: BaseException | Outcome) -> str:
     return str(stopped)
 
 
-def _wire_flood(server, wire, quantity: Quantity, size: str, kinds: tuple[ErrorKind, ...]) -> None:
-    """Run one wire row: `size` "control" (a few units, read by every client) or "flood"."""
-    units = quantity.control_units if size == "control" else quantity.flood_units
-    step = quantity.step(units)
-    server.add_connection(expect_request(), step)
-    with traced_peak() as peak:
-        outcome = wire.request("GET", server.url("/"))
-    if size == "control":
-        sent = quantity.head + quantity.unit * units + quantity.tail
-        check(outcome, body(quantity.control_body()), f"a response with {units} unit(s) of {quantity.what} is read",
-              sent)
-        return
-    judge_flood(quantity, step, outcome, peak, kinds)
-
-
 SIZES = pytest.mark.parametrize("size", [variant("control", id="control"), variant("flood", id="flood")])
+HEAD_KINDS = (PROTOCOL,)
+CHUNKED_KINDS = (PROTOCOL, INCOMPLETE)  # RFC 9112 8 calls a chunked decoding failure incomplete
+
+
+def wire_flood(id: str, quantity: Quantity, *, refs: list[str], why: str, kinds: tuple[ErrorKind, ...] = HEAD_KINDS,
+               cves: tuple[str, ...] = ()) -> Callable[..., None]:
+    """The wire scenario `id` for one quantity: its control and its flood; `why` says what it checks."""
+
+    @scenario(id, refs=[DEFENSIVE, *refs], level=SHOULD, profile=WIRE, cves=cves)
+    @SIZES
+    def test(server, wire, size):
+        units = quantity.control_units if size == "control" else quantity.flood_units
+        step = quantity.step(units)
+        server.add_connection(expect_request(), step)
+        with traced_peak() as peak:
+            outcome = wire.request("GET", server.url("/"))
+        if size == "control":
+            check(outcome, body(quantity.control_body()), f"{why}\nthe control: {units} unit(s) of {quantity.what}",
+                  quantity.head + quantity.unit * units + quantity.tail)
+            return
+        judge_flood(quantity, step, outcome, peak, kinds, why)
+
+    test.__doc__ = why
+    return test
 
 
 # =====================================================================================================
 # the status line (wire)
 # =====================================================================================================
 
-STATUS_WHITESPACE = Quantity("whitespace between the HTTP version and the status code", b"HTTP/1.1",
-                             b" " * LINE_UNIT, b" 200 OK\r\nContent-Length: 5\r\n\r\nhello", control_units=0)
-REASON = Quantity("reason phrase", b"HTTP/1.1 200 ", b"r" * LINE_UNIT, b"\r\nContent-Length: 5\r\n\r\nhello",
-                  control_units=1)
+test_status_line_flood = wire_flood(
+    "response.limits.status-line",
+    Quantity("whitespace between the HTTP version and the status code", b"HTTP/1.1", b" " * LINE_UNIT,
+             b" 200 OK\r\nContent-Length: 5\r\n\r\nhello", control_units=0),
+    refs=["RFC9112-4-p3-s1"],
+    why="RFC 9112 4: a recipient MAY parse the status line on whitespace boundaries, but only so much whitespace: "
+        "besides the reason phrase it is the line's only element of open length (the control: one SP)")
 
-
-@scenario("response.limits.status-line", refs=[DEFENSIVE, "RFC9112-4-p3-s1"], level=SHOULD, profile=WIRE)
-@SIZES
-def test_status_line_flood(server, wire, size):
-    # The status line's only element of open length besides the reason phrase is the whitespace a
-    # recipient MAY skip between its parts (RFC 9112 4): a strict client rejects the line, a
-    # lenient one skips whitespace, but only so much. The control is the usual single SP.
-    _wire_flood(server, wire, STATUS_WHITESPACE, size, (PROTOCOL,))
-
-
-@scenario("response.limits.reason-phrase", refs=[DEFENSIVE, "RFC9112-4-p9-s1"], level=SHOULD, profile=WIRE)
-@SIZES
-def test_reason_phrase_flood(server, wire, size):
-    # A client SHOULD ignore the reason phrase's content (RFC 9112 4), not its length: a reason
-    # that never ends is a status line that never ends. The control's reason is 1 KiB.
-    _wire_flood(server, wire, REASON, size, (PROTOCOL,))
+test_reason_phrase_flood = wire_flood(
+    "response.limits.reason-phrase",
+    Quantity("reason phrase", b"HTTP/1.1 200 ", b"r" * LINE_UNIT, b"\r\nContent-Length: 5\r\n\r\nhello",
+             control_units=1),
+    refs=["RFC9112-4-p9-s1"],
+    why="RFC 9112 4: a client SHOULD ignore the reason phrase's content, not its length: a reason that never ends is "
+        "a status line that never ends")
 
 
 # =====================================================================================================
 # the header section (wire)
 # =====================================================================================================
 
-HEADER_FIELDS = Quantity("header field lines", b"HTTP/1.1 200 OK\r\n", _field(b"X-Field"),
-                         b"Content-Length: 5\r\n\r\nhello", control_units=20)
-HEADER_LINE = Quantity("one header field line", b"HTTP/1.1 200 OK\r\nX-Long: ", b"h" * LINE_UNIT,
-                       b"\r\nContent-Length: 5\r\n\r\nhello", control_units=1)
+test_header_fields_flood = wire_flood(
+    "response.limits.header-fields",
+    Quantity("header field lines", b"HTTP/1.1 200 OK\r\n", _field(b"X-Field"), b"Content-Length: 5\r\n\r\nhello",
+             control_units=20),
+    refs=["RFC9110-5.4-p3-s1"], cves=("CVE-2013-1752",),
+    why="RFC 9110 5.4: a client MAY discard field lines larger than it wishes to process; a header section that "
+        "never ends it must stop reading")
 
-
-@scenario("response.limits.header-fields", refs=[DEFENSIVE, "RFC9110-5.4-p3-s1"], level=SHOULD, profile=WIRE,
-          cves=["CVE-2013-1752"])
-@SIZES
-def test_header_fields_flood(server, wire, size):
-    # RFC 9110 5.4: a client MAY discard or truncate field lines larger than it wishes to process;
-    # a header section that never ends it must stop reading. Control: 20 fields of 1 KiB.
-    _wire_flood(server, wire, HEADER_FIELDS, size, (PROTOCOL,))
-
-
-@scenario("response.limits.header-line", refs=[DEFENSIVE, "RFC9110-5.4-p3-s1"], level=SHOULD, profile=WIRE,
-          cves=["CVE-2013-1752"])
-@SIZES
-def test_header_line_flood(server, wire, size):
-    _wire_flood(server, wire, HEADER_LINE, size, (PROTOCOL,))
+test_header_line_flood = wire_flood(
+    "response.limits.header-line",
+    Quantity("one header field line", b"HTTP/1.1 200 OK\r\nX-Long: ", b"h" * LINE_UNIT,
+             b"\r\nContent-Length: 5\r\n\r\nhello", control_units=1),
+    refs=["RFC9110-5.4-p3-s1"], cves=("CVE-2013-1752",),
+    why="RFC 9110 5.4: a client MAY discard or truncate a field line larger than it wishes to process, which it "
+        "can only do by bounding what it reads of one")
 
 
 # =====================================================================================================
@@ -229,105 +227,83 @@ def test_header_line_flood(server, wire, size):
 # =====================================================================================================
 
 _INTERIM_PREFIX = b"HTTP/1.1 100 Continue\r\nX-Pad: "
-INTERIM_COUNT = Quantity("100 (Continue) interim responses", b"",
-                         _INTERIM_PREFIX + b"p" * (FIELD_UNIT - len(_INTERIM_PREFIX) - 4) + b"\r\n\r\n", FINAL,
-                         control_units=5)
-INTERIM_FIELDS = Quantity("field lines of a 100 (Continue)", b"HTTP/1.1 100 Continue\r\n", _field(b"X-Interim"),
-                          b"\r\n" + FINAL, control_units=20)
-INTERIM_LINE = Quantity("one field line of a 100 (Continue)", b"HTTP/1.1 100 Continue\r\nX-Long: ", b"i" * LINE_UNIT,
-                        b"\r\n\r\n" + FINAL, control_units=1)
 
+test_interim_responses_flood = wire_flood(
+    "response.limits.interim-responses",
+    Quantity("100 (Continue) interim responses of 1 KiB", b"",
+             _INTERIM_PREFIX + b"p" * (FIELD_UNIT - len(_INTERIM_PREFIX) - 4) + b"\r\n\r\n", FINAL,
+             control_units=5),
+    refs=["RFC9110-15.2-p3-s1"],
+    why="RFC 9110 15.2: a client MUST parse one or more 1xx before the final response, and no rule bounds their "
+        "number: a server can keep a client reading 100 (Continue) forever")
 
-@scenario("response.limits.interim-responses", refs=[DEFENSIVE, "RFC9110-15.2-p3-s1"], level=SHOULD, profile=WIRE)
-@SIZES
-def test_interim_responses_flood(server, wire, size):
-    # A client MUST parse one or more 1xx before the final response (RFC 9110 15.2), and no rule
-    # bounds their number: a server can keep a client reading 100 (Continue) forever. Each interim
-    # response here is 1 KiB (a padding field), so the count, not a line, is what grows.
-    _wire_flood(server, wire, INTERIM_COUNT, size, (PROTOCOL,))
+test_interim_fields_flood = wire_flood(
+    "response.limits.interim-fields",
+    Quantity("field lines of a 100 (Continue)", b"HTTP/1.1 100 Continue\r\n", _field(b"X-Interim"),
+             b"\r\n" + FINAL, control_units=20),
+    refs=["RFC9110-15.2-p3-s1"], cves=("CVE-2021-3737",),
+    why="CVE-2021-3737: http.client skipped the header section of a 100 (Continue) without bound; an interim "
+        "response's fields are bounded like the final one's")
 
-
-@scenario("response.limits.interim-fields", refs=[DEFENSIVE, "RFC9110-15.2-p3-s1"], level=SHOULD, profile=WIRE,
-          cves=["CVE-2021-3737"])
-@SIZES
-def test_interim_fields_flood(server, wire, size):
-    # CVE-2021-3737: http.client skipped a 100's header section without bound.
-    _wire_flood(server, wire, INTERIM_FIELDS, size, (PROTOCOL,))
-
-
-@scenario("response.limits.interim-line", refs=[DEFENSIVE, "RFC9110-15.2-p3-s1"], level=SHOULD, profile=WIRE,
-          cves=["CVE-2021-3737"])
-@SIZES
-def test_interim_line_flood(server, wire, size):
-    _wire_flood(server, wire, INTERIM_LINE, size, (PROTOCOL,))
+test_interim_line_flood = wire_flood(
+    "response.limits.interim-line",
+    Quantity("one field line of a 100 (Continue)", b"HTTP/1.1 100 Continue\r\nX-Long: ", b"i" * LINE_UNIT,
+             b"\r\n\r\n" + FINAL, control_units=1),
+    refs=["RFC9110-15.2-p3-s1"], cves=("CVE-2021-3737",),
+    why="CVE-2021-3737: an interim response's field line is bounded like the final one's")
 
 
 # =====================================================================================================
 # the chunked coding: size digits, extensions, data-less framing, trailers (wire)
 # =====================================================================================================
 
-CHUNK_SIZE_DIGITS = Quantity("chunk-size digits (leading zeros)", CHUNKED_HEAD, b"0" * LINE_UNIT,
-                             b"00000005\r\nhello\r\n0\r\n\r\n", control_units=0)
-CHUNK_EXTENSION = Quantity("one chunk extension", CHUNKED_HEAD + b"5;ext=", b"e" * LINE_UNIT,
-                           b"\r\nhello\r\n0\r\n\r\n", control_units=1)
 _FRAMING_PREFIX = b"1;ext="
-CHUNK_FRAMING = Quantity("chunks carrying one octet of data under 1 KiB of framing each", CHUNKED_HEAD + HELLO_CHUNK,
-                         _FRAMING_PREFIX + b"e" * (FIELD_UNIT - len(_FRAMING_PREFIX) - 5) + b"\r\nx\r\n",
-                         b"0\r\n\r\n", control_units=20, unit_body=b"x")
-TRAILER_FIELDS = Quantity("trailer field lines", CHUNKED_HEAD + HELLO_CHUNK + b"0\r\n", _field(b"X-Trailer"), b"\r\n",
-                          control_units=20)
-TRAILER_LINE = Quantity("one trailer field line", CHUNKED_HEAD + HELLO_CHUNK + b"0\r\nX-Trailer: ", b"t" * LINE_UNIT,
-                        b"\r\n\r\n", control_units=1)
-CHUNKED_KINDS = (PROTOCOL, INCOMPLETE)  # RFC 9112 8 calls a chunked decoding failure incomplete
+_TRAILERS_HEAD = CHUNKED_HEAD + HELLO_CHUNK + b"0\r\n"
 
+test_chunk_size_digits_flood = wire_flood(
+    "response.limits.chunk-size-digits",
+    Quantity("chunk-size digits (leading zeros)", CHUNKED_HEAD, b"0" * LINE_UNIT, b"00000005\r\nhello\r\n0\r\n\r\n",
+             control_units=0),
+    refs=["RFC9112-7.1-p5-s1"], kinds=CHUNKED_KINDS,
+    # The control's size has eight digits (curl refuses more than 16); response.chunked.size-leading-zeros
+    # checks that a hundred leading zeros are still read as 5.
+    why="RFC 9112 7.1: chunk-size = 1*HEXDIG, and recipients MUST anticipate large numerals; leading zeros "
+        "without end never overflow a number, but the line holding them never ends either")
 
-@scenario("response.limits.chunk-size-digits", refs=[DEFENSIVE, "RFC9112-7.1-p5-s1"], level=SHOULD, profile=WIRE)
-@SIZES
-def test_chunk_size_digits_flood(server, wire, size):
-    # chunk-size = 1*HEXDIG: leading zeros without end never overflow a number (RFC 9112 7.1 asks
-    # recipients to anticipate large numerals), but the line holding them never ends either. The
-    # control's size has eight digits, 00000005 (curl refuses more than 16; response.chunked.
-    # size-leading-zeros checks that a hundred leading zeros are still read as 5).
-    _wire_flood(server, wire, CHUNK_SIZE_DIGITS, size, CHUNKED_KINDS)
+test_chunk_extension_flood = wire_flood(
+    "response.limits.chunk-extension",
+    Quantity("one chunk extension", CHUNKED_HEAD + b"5;ext=", b"e" * LINE_UNIT, b"\r\nhello\r\n0\r\n\r\n",
+             control_units=1),
+    refs=["RFC9112-7.1.1-p4-s1"], kinds=CHUNKED_KINDS,
+    why="RFC 9112 7.1.1: a recipient MUST ignore unrecognised chunk extensions, which it can only do by reading past "
+        "them: one that never ends must be refused")
 
+test_chunk_framing_flood = wire_flood(
+    "response.limits.chunk-framing",
+    Quantity("chunks carrying one octet of data under 1 KiB of framing each", CHUNKED_HEAD + HELLO_CHUNK,
+             _FRAMING_PREFIX + b"e" * (FIELD_UNIT - len(_FRAMING_PREFIX) - 5) + b"\r\nx\r\n", b"0\r\n\r\n",
+             control_units=20, unit_body=b"x"),
+    refs=["RFC9112-7.1-p4-s1"], kinds=CHUNKED_KINDS, cves=("CVE-2023-39326",),
+    # In the grammar every chunk but the last carries at least one octet (a size of 0 is the last
+    # chunk): chunks of one octet under a long extension are the nearest a server comes to chunks
+    # carrying no data. The quantity: the framing received beyond a small allowance per chunk, net
+    # of the data it carries.
+    why="RFC 9112 7.1 (CVE-2023-39326, Go's net/http): chunks carrying next to no data under long extensions make a "
+        "client read 1 KiB of framing for each octet of content, and never reach the last chunk")
 
-@scenario("response.limits.chunk-extension", refs=[DEFENSIVE, "RFC9112-7.1.1-p4-s1"], level=SHOULD, profile=WIRE)
-@SIZES
-def test_chunk_extension_flood(server, wire, size):
-    # A recipient MUST ignore unrecognised chunk extensions (RFC 9112 7.1.1), which it can only do
-    # by reading past them: one that never ends must be refused. The control's is 1 KiB.
-    _wire_flood(server, wire, CHUNK_EXTENSION, size, CHUNKED_KINDS)
+test_trailer_fields_flood = wire_flood(
+    "response.limits.trailer-fields",
+    Quantity("trailer field lines", _TRAILERS_HEAD, _field(b"X-Trailer"), b"\r\n", control_units=20),
+    refs=["RFC9112-7.1.2-p3-s1"], kinds=CHUNKED_KINDS, cves=("CVE-2013-1752",),
+    why="RFC 9112 7.1.2: a recipient MAY retain or discard trailer fields; discarding them as they come bounds the "
+        "memory, not the time a trailer section that never ends takes (the body was complete before it)")
 
-
-@scenario("response.limits.chunk-framing", refs=[DEFENSIVE, "RFC9112-7.1-p4-s1"], level=SHOULD, profile=WIRE,
-          cves=["CVE-2023-39326"])
-@SIZES
-def test_chunk_framing_flood(server, wire, size):
-    # Chunks carrying no data, before the end. In the grammar every chunk but the last carries at
-    # least one octet (a size of 0 is the last chunk), so the nearest a server can come is chunks
-    # of one octet under a long extension: a client reading them reads 1 KiB of framing for each
-    # octet of content and never reaches the last chunk (CVE-2023-39326, Go's net/http). The
-    # quantity is the framing received beyond a small allowance per chunk, net of the data it
-    # carries. Control: 20 such chunks.
-    _wire_flood(server, wire, CHUNK_FRAMING, size, CHUNKED_KINDS)
-
-
-@scenario("response.limits.trailer-fields", refs=[DEFENSIVE, "RFC9112-7.1.2-p3-s1"], level=SHOULD, profile=WIRE,
-          cves=["CVE-2013-1752"])
-@SIZES
-def test_trailer_fields_flood(server, wire, size):
-    # A recipient MAY retain or discard trailer fields (RFC 9112 7.1.2): discarding them as they
-    # come keeps memory bounded, but not the time a trailer section that never ends takes. The
-    # body was complete before the trailers; a client that refuses the flood may still say so
-    # with an error (protocol or incomplete), never by reading on.
-    _wire_flood(server, wire, TRAILER_FIELDS, size, CHUNKED_KINDS)
-
-
-@scenario("response.limits.trailer-line", refs=[DEFENSIVE, "RFC9112-7.1.2-p3-s1"], level=SHOULD, profile=WIRE,
-          cves=["CVE-2013-1752"])
-@SIZES
-def test_trailer_line_flood(server, wire, size):
-    _wire_flood(server, wire, TRAILER_LINE, size, CHUNKED_KINDS)
+test_trailer_line_flood = wire_flood(
+    "response.limits.trailer-line",
+    Quantity("one trailer field line", _TRAILERS_HEAD + b"X-Trailer: ", b"t" * LINE_UNIT, b"\r\n\r\n",
+             control_units=1),
+    refs=["RFC9112-7.1.2-p3-s1"], kinds=CHUNKED_KINDS, cves=("CVE-2013-1752",),
+    why="RFC 9112 7.1.2: a trailer field line, retained or discarded, is bounded like a header field line")
 
 
 # =====================================================================================================
@@ -336,50 +312,53 @@ def test_trailer_line_flood(server, wire, size):
 
 ORIGIN_OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 _ESTABLISHED_LINE = b"HTTP/1.1 200 Connection established\r\n"
-CONNECT_FIELDS = Quantity("field lines in the proxy's reply to CONNECT", _ESTABLISHED_LINE, _field(b"X-Proxy"), b"\r\n",
-                          control_units=20)
-CONNECT_LINE = Quantity("one field line in the proxy's reply to CONNECT", _ESTABLISHED_LINE + b"X-Long: ",
-                        b"c" * LINE_UNIT, b"\r\n\r\n", control_units=1)
 
 
-def _tunnel_flood(proxy, server, client, quantity: Quantity, size: str) -> None:
-    units = quantity.control_units if size == "control" else quantity.flood_units
-    step = quantity.step(units)
-    if size == "control":
-        proxy.add_connection(expect_connect(), step, relay(server))
-        server.add_connection(respond(ORIGIN_OK))
-    else:
-        proxy.add_connection(expect_connect(), step)
-    conn = client.connect(proxy)
-    conn.set_tunnel("origin.example", 8080)
-    stopped: BaseException | None = None
-    with traced_peak() as peak:
-        try:
-            conn.connect()
-        except client.module.HTTPException as exc:
-            stopped = exc
-    if size == "control":
-        assert stopped is None, f"a reply with {units} unit(s) of {quantity.what} opens the tunnel; got {stopped!r}"
-        conn.request("GET", "/through")
-        assert client.track(conn.getresponse()).read() == b"ok", "the tunnel carries the request"
-        return
-    judge_flood(quantity, step, stopped, peak, (), accepted="opened the tunnel")
+def tunnel_flood(id: str, quantity: Quantity, *, why: str) -> Callable[..., None]:
+    """The api scenario `id` for one quantity of the proxy's reply to CONNECT: control and flood."""
+
+    @scenario(id, refs=[DEFENSIVE, "http.client.HTTPConnection.set_tunnel"], level=SHOULD, profile=API,
+              cves=["CVE-2013-1752"])
+    @SIZES
+    def test(proxy, server, client, size):
+        units = quantity.control_units if size == "control" else quantity.flood_units
+        step = quantity.step(units)
+        if size == "control":
+            proxy.add_connection(expect_connect(), step, relay(server))
+            server.add_connection(respond(ORIGIN_OK))
+        else:
+            proxy.add_connection(expect_connect(), step)
+        conn = client.connect(proxy)
+        conn.set_tunnel("origin.example", 8080)
+        stopped: BaseException | None = None
+        with traced_peak() as peak:
+            try:
+                conn.connect()
+            except client.module.HTTPException as exc:
+                stopped = exc
+        if size == "control":
+            assert stopped is None, f"{why}\nthe control, {units} unit(s) of {quantity.what}, opens the tunnel; got {stopped!r}"
+            conn.request("GET", "/through")
+            assert client.track(conn.getresponse()).read() == b"ok", "the tunnel carries the request"
+            return
+        judge_flood(quantity, step, stopped, peak, (), why, accepted="opened the tunnel")
+
+    test.__doc__ = why
+    return test
 
 
-@scenario("tunnel.limits.reply-fields", refs=[DEFENSIVE, "http.client.HTTPConnection.set_tunnel"], level=SHOULD,
-          profile=API, cves=["CVE-2013-1752"])
-@SIZES
-def test_connect_reply_fields_flood(proxy, server, client, size):
-    # A proxy's reply to CONNECT is a response head like any other, read before the tunnel opens:
-    # one whose field lines never end must not keep connect() reading (Python 3.11 counts none).
-    _tunnel_flood(proxy, server, client, CONNECT_FIELDS, size)
+test_connect_reply_fields_flood = tunnel_flood(
+    "tunnel.limits.reply-fields",
+    Quantity("field lines in the proxy's reply to CONNECT", _ESTABLISHED_LINE, _field(b"X-Proxy"), b"\r\n",
+             control_units=20),
+    why="a proxy's reply to CONNECT is a response head like any other, read before the tunnel opens: one whose field "
+        "lines never end must not keep connect() reading (Python 3.11 counts none)")
 
-
-@scenario("tunnel.limits.reply-line", refs=[DEFENSIVE, "http.client.HTTPConnection.set_tunnel"], level=SHOULD,
-          profile=API, cves=["CVE-2013-1752"])
-@SIZES
-def test_connect_reply_line_flood(proxy, server, client, size):
-    _tunnel_flood(proxy, server, client, CONNECT_LINE, size)
+test_connect_reply_line_flood = tunnel_flood(
+    "tunnel.limits.reply-line",
+    Quantity("one field line in the proxy's reply to CONNECT", _ESTABLISHED_LINE + b"X-Long: ", b"c" * LINE_UNIT,
+             b"\r\n\r\n", control_units=1),
+    why="a field line of the proxy's reply to CONNECT is bounded like any response's")
 
 
 # =====================================================================================================
