@@ -82,7 +82,7 @@ class Quantity:
     unit: bytes  # one repetition of it
     tail: bytes  # what ends the response after the flood (or after a control's few units)
     control_units: int  # how many units a control sends: well within any sane limit
-    body: bytes = b"hello"  # the body a client returns for the control
+    base_body: bytes = b"hello"  # the body a client returns for a control without units
     unit_body: bytes = b""  # what each unit adds to that body
 
     @property
@@ -93,7 +93,7 @@ class Quantity:
         return flood(self.head, self.unit, units, self.tail)
 
     def control_body(self) -> bytes:
-        return self.body + self.unit_body * self.control_units
+        return self.base_body + self.unit_body * self.control_units
 
 
 def _mib(octets: int) -> str:
