@@ -8,9 +8,10 @@ never a MUST.
 
 Each scenario floods one quantity: the server sends the response up to the flooded element, then
 repeats one unit of it (a field line, 1 KiB more of a line, an interim response, a chunk) for as
-long as the client reads, 64 MiB in all (655 times http.client's 100 field lines, 1024 times its
-65536-octet line), then ends the message properly. A client that bounds the quantity stops with a
-protocol error long before the end, in bounded memory: it passes. A client that reads the whole
+long as the client reads, 64 MiB in all (65536 field lines of 1 KiB, 655 times http.client's
+100; a line 1024 times its 65536 octets; 16384 interim responses), then ends the message
+properly. A client that bounds the quantity stops with a protocol error long before the end, in
+bounded memory: it passes. A client that reads the whole
 flood fails, whether it then accepts the response or fails at the end (it would have read
 forever). Where the client runs in this process, the memory it held meanwhile is observed with
 tracemalloc (Python allocations only) and must stay under 16 MiB.
@@ -230,8 +231,9 @@ _INTERIM_PREFIX = b"HTTP/1.1 100 Continue\r\nX-Pad: "
 
 test_interim_responses_flood = wire_flood(
     "response.limits.interim-responses",
-    Quantity("100 (Continue) interim responses of 1 KiB", b"",
-             _INTERIM_PREFIX + b"p" * (FIELD_UNIT - len(_INTERIM_PREFIX) - 4) + b"\r\n\r\n", FINAL,
+    # 4 KiB each: 16384 of them, 164 times http.client's later limit of 100, read in seconds.
+    Quantity("100 (Continue) interim responses of 4 KiB", b"",
+             _INTERIM_PREFIX + b"p" * (4 * FIELD_UNIT - len(_INTERIM_PREFIX) - 4) + b"\r\n\r\n", FINAL,
              control_units=5),
     refs=["RFC9110-15.2-p3-s1"],
     why="RFC 9110 15.2: a client MUST parse one or more 1xx before the final response, and no rule bounds their "
