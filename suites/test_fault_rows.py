@@ -65,6 +65,7 @@ GRAMMAR = "RFC9110-2.2-p5-s1"
 BARE_CR = "RFC9112-2.2-p4-s1"
 FOLDING = "RFC9112-5.2-p3-s1"
 
+
 def _rows(parts: tuple[Part, ...], hows: tuple[str, ...]) -> list[Any]:
     """The valid row of each part and way, then one row per class not covered elsewhere."""
     rows = []
@@ -92,9 +93,9 @@ def _rule(part: Part, fault: str, element: str, how: str) -> str:
             f"{fault} in it ({element!r}) {how} must raise {part.refusal} before anything is sent")
 
 
-def _refusal(client: Any, part: Part) -> type[BaseException]:
-    refusal: type[BaseException] = client.module.InvalidURL if part.refusal == "InvalidURL" else ValueError
-    return refusal
+def _refusal(client: Any, part: Part) -> Any:
+    """The exception class the implementation refuses `part` with."""
+    return client.module.InvalidURL if part.refusal == "InvalidURL" else ValueError
 
 
 # =====================================================================================================

@@ -30,11 +30,13 @@ class Part:
     name: str
     valid: str
     at: int
-    refusal: str  # "ValueError" or "InvalidURL"
+    refusal: str  # "ValueError", "InvalidURL" or TUNNEL_REFUSAL
 
     def with_fault(self, fault: str) -> str:
         return self.valid[:self.at] + FAULTS[fault] + self.valid[self.at:]
 
+
+TUNNEL_REFUSAL = "ValueError or InvalidURL"  # http.client documents neither for set_tunnel()
 
 # Parts given to request() or putrequest() / putheader().
 METHOD = Part("method", "GET", 1, "ValueError")
@@ -45,11 +47,12 @@ FIELD_VALUE = Part("field-value", "value", 3, "ValueError")
 HOST_FIELD = Part("host-field", "origin.example:8080", 6, "ValueError")  # a Host field the caller gives
 # The host given to HTTPConnection (it becomes the Host field).
 HOST = Part("host", "origin.example", 6, "InvalidURL")
-# What set_tunnel() is given: the tunnel host (the CONNECT target), and the CONNECT request's fields.
-TUNNEL_HOST = Part("tunnel-host", "origin.example", 6, "ValueError")
-TUNNEL_FIELD_NAME = Part("tunnel-field-name", "X-Tunnel", 2, "ValueError")
-TUNNEL_FIELD_VALUE = Part("tunnel-field-value", "value", 3, "ValueError")
-TUNNEL_HOST_FIELD = Part("tunnel-host-field", "origin.example:8080", 6, "ValueError")
+# What set_tunnel() is given: the tunnel host (the CONNECT target) and the CONNECT request's fields,
+# refused by set_tunnel() or by connect() before the CONNECT request is sent.
+TUNNEL_HOST = Part("tunnel-host", "origin.example", 6, TUNNEL_REFUSAL)
+TUNNEL_FIELD_NAME = Part("tunnel-field-name", "X-Tunnel", 2, TUNNEL_REFUSAL)
+TUNNEL_FIELD_VALUE = Part("tunnel-field-value", "value", 3, TUNNEL_REFUSAL)
+TUNNEL_HOST_FIELD = Part("tunnel-host-field", "origin.example:8080", 6, TUNNEL_REFUSAL)
 
 PARTS = (METHOD, PATH, QUERY, FIELD_NAME, FIELD_VALUE, HOST_FIELD, HOST, TUNNEL_HOST, TUNNEL_FIELD_NAME,
          TUNNEL_FIELD_VALUE, TUNNEL_HOST_FIELD)
