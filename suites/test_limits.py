@@ -11,10 +11,10 @@ repeats one unit of it (a field line, 1 KiB more of a line, an interim response,
 long as the client reads, 64 MiB in all (65536 field lines of 1 KiB, 655 times http.client's
 100; a line 1024 times its 65536 octets; 16384 interim responses), then ends the message
 properly. A client that bounds the quantity stops with a protocol error long before the end, in
-bounded memory: it passes. A client that reads the whole
-flood fails, whether it then accepts the response or fails at the end (it would have read
-forever). Where the client runs in this process, the memory it held meanwhile is observed with
-tracemalloc (Python allocations only) and must stay under 16 MiB.
+bounded memory: it passes. A client that reads the whole flood fails, whether it then accepts the
+response or fails at the end (it would have read forever). Where the client runs in this process,
+the memory it held meanwhile is observed with tracemalloc (Python allocations only) and must stay
+under 16 MiB.
 
 Every flood has its control: the same response with a few units (20 field lines, one 1 KiB line,
 5 interim responses), which every client reads.
@@ -159,11 +159,12 @@ HEAD_KINDS = (PROTOCOL,)
 CHUNKED_KINDS = (PROTOCOL, INCOMPLETE)  # RFC 9112 8 calls a chunked decoding failure incomplete
 
 
-def wire_flood(id: str, quantity: Quantity, *, refs: list[str], why: str, kinds: tuple[ErrorKind, ...] = HEAD_KINDS,
-               cves: tuple[str, ...] = ()) -> Callable[..., None]:
-    """The wire scenario `id` for one quantity: its control and its flood; `why` says what it checks."""
+def wire_flood(declared: pytest.MarkDecorator, quantity: Quantity, *, why: str,
+               kinds: tuple[ErrorKind, ...] = HEAD_KINDS) -> Callable[..., None]:
+    """The wire scenario `declared` (a literal `scenario(...)`, as the expectations check reads ids
+    from the source) for one quantity: its control and its flood; `why` says what it checks."""
 
-    @scenario(id, refs=[DEFENSIVE, *refs], level=SHOULD, profile=WIRE, cves=cves)
+    @declared
     @SIZES
     def test(server, wire, size):
         units = quantity.control_units if size == "control" else quantity.flood_units
@@ -186,18 +187,16 @@ def wire_flood(id: str, quantity: Quantity, *, refs: list[str], why: str, kinds:
 # =====================================================================================================
 
 test_status_line_flood = wire_flood(
-    "response.limits.status-line",
+    scenario("response.limits.status-line", refs=[DEFENSIVE, "RFC9112-4-p3-s1"], level=SHOULD, profile=WIRE),
     Quantity("whitespace between the HTTP version and the status code", b"HTTP/1.1", b" " * LINE_UNIT,
              b" 200 OK\r\nContent-Length: 5\r\n\r\nhello", control_units=0),
-    refs=["RFC9112-4-p3-s1"],
     why="RFC 9112 4: a recipient MAY parse the status line on whitespace boundaries, but only so much whitespace: "
         "besides the reason phrase it is the line's only element of open length (the control: one SP)")
 
 test_reason_phrase_flood = wire_flood(
-    "response.limits.reason-phrase",
+    scenario("response.limits.reason-phrase", refs=[DEFENSIVE, "RFC9112-4-p9-s1"], level=SHOULD, profile=WIRE),
     Quantity("reason phrase", b"HTTP/1.1 200 ", b"r" * LINE_UNIT, b"\r\nContent-Length: 5\r\n\r\nhello",
              control_units=1),
-    refs=["RFC9112-4-p9-s1"],
     why="RFC 9112 4: a client SHOULD ignore the reason phrase's content, not its length: a reason that never ends is "
         "a status line that never ends")
 
@@ -207,18 +206,18 @@ test_reason_phrase_flood = wire_flood(
 # =====================================================================================================
 
 test_header_fields_flood = wire_flood(
-    "response.limits.header-fields",
+    scenario("response.limits.header-fields", refs=[DEFENSIVE, "RFC9110-5.4-p3-s1"], level=SHOULD, profile=WIRE,
+             cves=["CVE-2013-1752"]),
     Quantity("header field lines", b"HTTP/1.1 200 OK\r\n", _field(b"X-Field"), b"Content-Length: 5\r\n\r\nhello",
              control_units=20),
-    refs=["RFC9110-5.4-p3-s1"], cves=("CVE-2013-1752",),
     why="RFC 9110 5.4: a client MAY discard field lines larger than it wishes to process; a header section that "
         "never ends it must stop reading")
 
 test_header_line_flood = wire_flood(
-    "response.limits.header-line",
+    scenario("response.limits.header-line", refs=[DEFENSIVE, "RFC9110-5.4-p3-s1"], level=SHOULD, profile=WIRE,
+             cves=["CVE-2013-1752"]),
     Quantity("one header field line", b"HTTP/1.1 200 OK\r\nX-Long: ", b"h" * LINE_UNIT,
              b"\r\nContent-Length: 5\r\n\r\nhello", control_units=1),
-    refs=["RFC9110-5.4-p3-s1"], cves=("CVE-2013-1752",),
     why="RFC 9110 5.4: a client MAY discard or truncate a field line larger than it wishes to process, which it "
         "can only do by bounding what it reads of one")
 
@@ -230,28 +229,27 @@ test_header_line_flood = wire_flood(
 _INTERIM_PREFIX = b"HTTP/1.1 100 Continue\r\nX-Pad: "
 
 test_interim_responses_flood = wire_flood(
-    "response.limits.interim-responses",
+    scenario("response.limits.interim-responses", refs=[DEFENSIVE, "RFC9110-15.2-p3-s1"], level=SHOULD, profile=WIRE),
     # 4 KiB each: 16384 of them, 164 times http.client's later limit of 100, read in seconds.
     Quantity("100 (Continue) interim responses of 4 KiB", b"",
              _INTERIM_PREFIX + b"p" * (4 * FIELD_UNIT - len(_INTERIM_PREFIX) - 4) + b"\r\n\r\n", FINAL,
              control_units=5),
-    refs=["RFC9110-15.2-p3-s1"],
     why="RFC 9110 15.2: a client MUST parse one or more 1xx before the final response, and no rule bounds their "
         "number: a server can keep a client reading 100 (Continue) forever")
 
 test_interim_fields_flood = wire_flood(
-    "response.limits.interim-fields",
+    scenario("response.limits.interim-fields", refs=[DEFENSIVE, "RFC9110-15.2-p3-s1"], level=SHOULD, profile=WIRE,
+             cves=["CVE-2021-3737"]),
     Quantity("field lines of a 100 (Continue)", b"HTTP/1.1 100 Continue\r\n", _field(b"X-Interim"),
              b"\r\n" + FINAL, control_units=20),
-    refs=["RFC9110-15.2-p3-s1"], cves=("CVE-2021-3737",),
     why="CVE-2021-3737: http.client skipped the header section of a 100 (Continue) without bound; an interim "
         "response's fields are bounded like the final one's")
 
 test_interim_line_flood = wire_flood(
-    "response.limits.interim-line",
+    scenario("response.limits.interim-line", refs=[DEFENSIVE, "RFC9110-15.2-p3-s1"], level=SHOULD, profile=WIRE,
+             cves=["CVE-2021-3737"]),
     Quantity("one field line of a 100 (Continue)", b"HTTP/1.1 100 Continue\r\nX-Long: ", b"i" * LINE_UNIT,
              b"\r\n\r\n" + FINAL, control_units=1),
-    refs=["RFC9110-15.2-p3-s1"], cves=("CVE-2021-3737",),
     why="CVE-2021-3737: an interim response's field line is bounded like the final one's")
 
 
@@ -263,48 +261,51 @@ _FRAMING_PREFIX = b"1;ext="
 _TRAILERS_HEAD = CHUNKED_HEAD + HELLO_CHUNK + b"0\r\n"
 
 test_chunk_size_digits_flood = wire_flood(
-    "response.limits.chunk-size-digits",
-    Quantity("chunk-size digits (leading zeros)", CHUNKED_HEAD, b"0" * LINE_UNIT, b"00000005\r\nhello\r\n0\r\n\r\n",
-             control_units=0),
-    refs=["RFC9112-7.1-p5-s1"], kinds=CHUNKED_KINDS,
+    scenario("response.limits.chunk-size-digits", refs=[DEFENSIVE, "RFC9112-7.1-p5-s1"], level=SHOULD, profile=WIRE),
     # The control's size has eight digits (curl refuses more than 16); response.chunked.size-leading-zeros
     # checks that a hundred leading zeros are still read as 5.
+    Quantity("chunk-size digits (leading zeros)", CHUNKED_HEAD, b"0" * LINE_UNIT, b"00000005\r\nhello\r\n0\r\n\r\n",
+             control_units=0),
+    kinds=CHUNKED_KINDS,
     why="RFC 9112 7.1: chunk-size = 1*HEXDIG, and recipients MUST anticipate large numerals; leading zeros "
         "without end never overflow a number, but the line holding them never ends either")
 
 test_chunk_extension_flood = wire_flood(
-    "response.limits.chunk-extension",
+    scenario("response.limits.chunk-extension", refs=[DEFENSIVE, "RFC9112-7.1.1-p4-s1"], level=SHOULD, profile=WIRE),
     Quantity("one chunk extension", CHUNKED_HEAD + b"5;ext=", b"e" * LINE_UNIT, b"\r\nhello\r\n0\r\n\r\n",
              control_units=1),
-    refs=["RFC9112-7.1.1-p4-s1"], kinds=CHUNKED_KINDS,
+    kinds=CHUNKED_KINDS,
     why="RFC 9112 7.1.1: a recipient MUST ignore unrecognised chunk extensions, which it can only do by reading past "
         "them: one that never ends must be refused")
 
 test_chunk_framing_flood = wire_flood(
-    "response.limits.chunk-framing",
-    Quantity("chunks carrying one octet of data under 1 KiB of framing each", CHUNKED_HEAD + HELLO_CHUNK,
-             _FRAMING_PREFIX + b"e" * (FIELD_UNIT - len(_FRAMING_PREFIX) - 5) + b"\r\nx\r\n", b"0\r\n\r\n",
-             control_units=20, unit_body=b"x"),
-    refs=["RFC9112-7.1-p4-s1"], kinds=CHUNKED_KINDS, cves=("CVE-2023-39326",),
+    scenario("response.limits.chunk-framing", refs=[DEFENSIVE, "RFC9112-7.1-p4-s1"], level=SHOULD, profile=WIRE,
+             cves=["CVE-2023-39326"]),
     # In the grammar every chunk but the last carries at least one octet (a size of 0 is the last
     # chunk): chunks of one octet under a long extension are the nearest a server comes to chunks
     # carrying no data. The quantity: the framing received beyond a small allowance per chunk, net
     # of the data it carries.
+    Quantity("chunks carrying one octet of data under 1 KiB of framing each", CHUNKED_HEAD + HELLO_CHUNK,
+             _FRAMING_PREFIX + b"e" * (FIELD_UNIT - len(_FRAMING_PREFIX) - 5) + b"\r\nx\r\n", b"0\r\n\r\n",
+             control_units=20, unit_body=b"x"),
+    kinds=CHUNKED_KINDS,
     why="RFC 9112 7.1 (CVE-2023-39326, Go's net/http): chunks carrying next to no data under long extensions make a "
         "client read 1 KiB of framing for each octet of content, and never reach the last chunk")
 
 test_trailer_fields_flood = wire_flood(
-    "response.limits.trailer-fields",
+    scenario("response.limits.trailer-fields", refs=[DEFENSIVE, "RFC9112-7.1.2-p3-s1"], level=SHOULD, profile=WIRE,
+             cves=["CVE-2013-1752"]),
     Quantity("trailer field lines", _TRAILERS_HEAD, _field(b"X-Trailer"), b"\r\n", control_units=20),
-    refs=["RFC9112-7.1.2-p3-s1"], kinds=CHUNKED_KINDS, cves=("CVE-2013-1752",),
+    kinds=CHUNKED_KINDS,
     why="RFC 9112 7.1.2: a recipient MAY retain or discard trailer fields; discarding them as they come bounds the "
         "memory, not the time a trailer section that never ends takes (the body was complete before it)")
 
 test_trailer_line_flood = wire_flood(
-    "response.limits.trailer-line",
+    scenario("response.limits.trailer-line", refs=[DEFENSIVE, "RFC9112-7.1.2-p3-s1"], level=SHOULD, profile=WIRE,
+             cves=["CVE-2013-1752"]),
     Quantity("one trailer field line", _TRAILERS_HEAD + b"X-Trailer: ", b"t" * LINE_UNIT, b"\r\n\r\n",
              control_units=1),
-    refs=["RFC9112-7.1.2-p3-s1"], kinds=CHUNKED_KINDS, cves=("CVE-2013-1752",),
+    kinds=CHUNKED_KINDS,
     why="RFC 9112 7.1.2: a trailer field line, retained or discarded, is bounded like a header field line")
 
 
@@ -312,15 +313,15 @@ test_trailer_line_flood = wire_flood(
 # the proxy's reply to CONNECT (api)
 # =====================================================================================================
 
+TUNNEL_DOC = "http.client.HTTPConnection.set_tunnel"
 ORIGIN_OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 _ESTABLISHED_LINE = b"HTTP/1.1 200 Connection established\r\n"
 
 
-def tunnel_flood(id: str, quantity: Quantity, *, why: str) -> Callable[..., None]:
-    """The api scenario `id` for one quantity of the proxy's reply to CONNECT: control and flood."""
+def tunnel_flood(declared: pytest.MarkDecorator, quantity: Quantity, *, why: str) -> Callable[..., None]:
+    """The api scenario `declared` for one quantity of the proxy's reply to CONNECT: control and flood."""
 
-    @scenario(id, refs=[DEFENSIVE, "http.client.HTTPConnection.set_tunnel"], level=SHOULD, profile=API,
-              cves=["CVE-2013-1752"])
+    @declared
     @SIZES
     def test(proxy, server, client, size):
         units = quantity.control_units if size == "control" else quantity.flood_units
@@ -339,7 +340,8 @@ def tunnel_flood(id: str, quantity: Quantity, *, why: str) -> Callable[..., None
             except client.module.HTTPException as exc:
                 stopped = exc
         if size == "control":
-            assert stopped is None, f"{why}\nthe control, {units} unit(s) of {quantity.what}, opens the tunnel; got {stopped!r}"
+            assert stopped is None, (
+                f"{why}\nthe control, {units} unit(s) of {quantity.what}, opens the tunnel; got {stopped!r}")
             conn.request("GET", "/through")
             assert client.track(conn.getresponse()).read() == b"ok", "the tunnel carries the request"
             return
@@ -350,14 +352,16 @@ def tunnel_flood(id: str, quantity: Quantity, *, why: str) -> Callable[..., None
 
 
 test_connect_reply_fields_flood = tunnel_flood(
-    "tunnel.limits.reply-fields",
+    scenario("tunnel.limits.reply-fields", refs=[DEFENSIVE, TUNNEL_DOC], level=SHOULD, profile=API,
+             cves=["CVE-2013-1752"]),
     Quantity("field lines in the proxy's reply to CONNECT", _ESTABLISHED_LINE, _field(b"X-Proxy"), b"\r\n",
              control_units=20),
     why="a proxy's reply to CONNECT is a response head like any other, read before the tunnel opens: one whose field "
         "lines never end must not keep connect() reading (Python 3.11 counts none)")
 
 test_connect_reply_line_flood = tunnel_flood(
-    "tunnel.limits.reply-line",
+    scenario("tunnel.limits.reply-line", refs=[DEFENSIVE, TUNNEL_DOC], level=SHOULD, profile=API,
+             cves=["CVE-2013-1752"]),
     Quantity("one field line in the proxy's reply to CONNECT", _ESTABLISHED_LINE + b"X-Long: ", b"c" * LINE_UNIT,
              b"\r\n\r\n", control_units=1),
     why="a field line of the proxy's reply to CONNECT is bounded like any response's")
