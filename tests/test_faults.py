@@ -320,17 +320,24 @@ def test_a_real_ctrl_c_still_stops_the_run(pytester: pytest.Pytester, ctrl_c_rea
     # a client waits; the run stops (pytest's "interrupted" exit code) and scenarios after it do
     # not run. The client says when it waits (a line on the uncaptured output).
     write(pytester, "wait-for-sigint")
-    command = [sys.executable, "-m", "pytest", "-s", "--impl=faulty.py", "--results=results.json",
-               "--scenario-timeout=600", "-p", "no:hypothesispytest", "-p", "no:cacheprovider"]
+    # -X faulthandler: a run that does not stop shows where each of its threads is (SIGABRT).
+    command = [sys.executable, "-X", "faulthandler", "-m", "pytest", "-s", "--impl=faulty.py",
+               "--results=results.json", "--scenario-timeout=600", "-p", "no:hypothesispytest", "-p", "no:cacheprovider"]
     process = subprocess.Popen(command, cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        output = read_until(process, b"CLIENT WAITING", SUBPROCESS_TIMEOUT)
-        process.send_signal(signal.SIGINT)
-        rest, _ = process.communicate(timeout=SUBPROCESS_TIMEOUT)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+    with process:  # its pipe is closed whatever happens (a leaked pipe warns in a later test)
+        try:
+            output = read_until(process, b"CLIENT WAITING", SUBPROCESS_TIMEOUT)
+            process.send_signal(signal.SIGINT)
+            rest, _ = process.communicate(timeout=SUBPROCESS_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGABRT)
+            rest, _ = process.communicate()
+            pytest.fail(f"the run did not stop within {SUBPROCESS_TIMEOUT} s of Ctrl-C; its threads:\n"
+                        + rest.decode("utf-8", "replace")[-6000:])
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
     text = (output + rest).decode("utf-8", "replace")
     assert process.returncode == pytest.ExitCode.INTERRUPTED, text
     assert "KeyboardInterrupt" in text
