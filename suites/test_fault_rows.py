@@ -30,7 +30,6 @@ side: each class the response properties draw, with the rows that try it (new on
 
 from __future__ import annotations
 
-import socket
 from typing import Any
 
 import pytest
@@ -54,7 +53,6 @@ from h1conform.suites.harness.fault_table import (
     TUNNEL_HOST_FIELD,
     Part,
 )
-from h1conform.suites.harness.fixtures import CLIENT_TIMEOUT
 from h1conform.suites.harness.waiting import harness_wait
 from h1conform.suites.harness.wire import FEATURE_REASON
 
@@ -162,12 +160,8 @@ def _connection_for(client: Any, server: Any, how: str, host: str) -> Any:
     """HTTPConnection for `host` (port 8080, given apart or in the string) whose socket goes to the
     scripted server: the names here do not resolve on a loopback-only machine."""
 
-    class Redirected(client.module.HTTPConnection):
-        def connect(self) -> None:
-            self.sock = socket.create_connection((server.host, server.port), self.timeout)
-
     args = (host, 8080) if how == "constructor" else (f"{host}:8080",)
-    return client.track(Redirected(*args, timeout=CLIENT_TIMEOUT))
+    return client.connect_via(server, *args)
 
 
 def _host_sent(make_server: Any, client: Any, how: str) -> None:

@@ -14,7 +14,6 @@ sends is still built from the host it was given.
 
 from __future__ import annotations
 
-import socket
 
 import pytest
 
@@ -28,12 +27,7 @@ OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
 
 def redirected(client, server, host, port=None):
     """`client.module.HTTPConnection(host, port)` whose connection goes to the scripted server."""
-
-    class Redirected(client.module.HTTPConnection):
-        def connect(self):
-            self.sock = socket.create_connection((server.host, server.port), self.timeout)
-
-    return client.track(Redirected(host, port, timeout=CLIENT_TIMEOUT))
+    return client.connect_via(server, host, port)
 
 
 def sent_host(server, client, conn) -> bytes | None:

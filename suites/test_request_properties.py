@@ -17,7 +17,6 @@ Grammar relied on (RFC 9110 5.6.2, 5.5; RFC 9112 3, 7.1):
 
 from __future__ import annotations
 
-import socket
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -26,7 +25,6 @@ from hypothesis import strategies as st
 from h1conform.servers import expect_request, respond, send
 from h1conform.suites.harness import API, MUST, scenario, variant
 from h1conform.suites.harness.checks import clean_request_passes, expect_refused_before_sending
-from h1conform.suites.harness.fixtures import CLIENT_TIMEOUT
 
 FIXTURES_OK = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
@@ -125,14 +123,6 @@ clean_values = values().map(lambda value: value.decode("latin-1"))
 hosts = st.text("abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=10).map(lambda label: label + ".example")
 
 
-def _redirected(client, server, host):
-    class Redirected(client.module.HTTPConnection):
-        def connect(self):
-            self.sock = socket.create_connection((server.host, server.port), self.timeout)
-
-    return client.track(Redirected(host, 8080, timeout=CLIENT_TIMEOUT))
-
-
 @scenario("request.properties.injection-step-by-step", refs=["RFC9110-2.2-p5-s1"], level=MUST, profile=API,
           cves=["CVE-2016-5699", "CVE-2019-9740", "CVE-2019-18348", "CVE-2020-26116"])
 @pytest.mark.parametrize("element", [
@@ -159,7 +149,7 @@ def test_injection_step_by_step(make_server, client, element, data):
     with make_server() as server:
         server.add_connection(expect_request(strict=False), send(OK), optional=refused)
         try:
-            conn = _redirected(client, server, host)
+            conn = client.connect_via(server, host, 8080)
         except invalid:
             assert element == "host", f"HTTPConnection({host!r}) refused a clean host"
             assert not server.connections, "refused before any connection"

@@ -6,6 +6,7 @@ it fails halfway.
 
 from __future__ import annotations
 
+import socket
 from types import ModuleType
 from typing import Any
 
@@ -35,6 +36,16 @@ class ApiClient:
         """`module.HTTPConnection` to the server, with CLIENT_TIMEOUT unless told otherwise."""
         kwargs.setdefault("timeout", CLIENT_TIMEOUT)
         return self.track(self.module.HTTPConnection(server.host, server.port, **kwargs))
+
+    def connect_via(self, server: ScriptedServer, *args: Any) -> Any:
+        """`module.HTTPConnection(*args)` (a host that need not resolve, and its port) whose socket
+        goes to the scripted server instead: what it sends for that host is seen there."""
+
+        class Redirected(self.module.HTTPConnection):  # type: ignore[name-defined,misc]
+            def connect(self) -> None:
+                self.sock = socket.create_connection((server.host, server.port), self.timeout)
+
+        return self.track(Redirected(*args, timeout=CLIENT_TIMEOUT))
 
     def track(self, conn: Any) -> Any:
         """Close `conn` (anything with close()) at teardown."""
