@@ -27,41 +27,30 @@ here ask only that a limit exists and holds before the flood ends.
 
 from __future__ import annotations
 
-import tracemalloc
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from h1conform.servers import expect_connect, expect_request, relay, respond
-from h1conform.servers.steps import Flood, flood
 from h1conform.suites.harness import (
     API,
     API_LEVEL,
     SHOULD,
     WIRE,
     ErrorKind,
-    Outcome,
-    Response,
     body,
     check,
-    expect_failure,
     scenario,
     variant,
 )
+from h1conform.suites.harness.floods import MEMORY_BOUND, MIB, Quantity, judge_flood, mib, traced_peak
 
 PROTOCOL, INCOMPLETE = ErrorKind.PROTOCOL, ErrorKind.INCOMPLETE
 DEFENSIVE = "RFC9110-2.3-p1-s1"  # parse defensively, within a reasonable buffer size (SHOULD)
 
-MIB = 1 << 20
-FLOOD_OCTETS = 64 * MIB
 FIELD_UNIT = 1024  # octets of one flooded field line (or interim response, or chunk)
 LINE_UNIT = 1024  # octets one unit adds to a flooded line (curl bounds a trailer line at 4096)
-# A client that stopped before a flood's end held less than this (Python allocations it made
-# while reading, as tracemalloc sees them): 256 times http.client's longest line.
-MEMORY_BOUND = 16 * MIB
 
 CHUNKED_HEAD = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
 HELLO_CHUNK = b"5\r\nhello\r\n"
@@ -72,86 +61,6 @@ def _field(name: bytes) -> bytes:
     """A field line of FIELD_UNIT octets, its CRLF included."""
     prefix = name + b": "
     return prefix + b"v" * (FIELD_UNIT - len(prefix) - 2) + b"\r\n"
-
-
-@dataclass(frozen=True)
-class Quantity:
-    """One flooded quantity: the response around it, the unit repeated, and what a control reads."""
-
-    what: str  # names the flood in verdicts ("trailer fields")
-    head: bytes  # the response up to the flooded element
-    unit: bytes  # one repetition of it
-    tail: bytes  # what ends the response after the flood (or after a control's few units)
-    control_units: int  # how many units a control sends: well within any sane limit
-    base_body: bytes = b"hello"  # the body a client returns for a control without units
-    unit_body: bytes = b""  # what each unit adds to that body
-
-    @property
-    def flood_units(self) -> int:
-        return FLOOD_OCTETS // len(self.unit)
-
-    def step(self, units: int) -> Flood:
-        return flood(self.head, self.unit, units, self.tail)
-
-    def control_body(self) -> bytes:
-        return self.base_body + self.unit_body * self.control_units
-
-
-def _mib(octets: int) -> str:
-    return f"{octets / MIB:.1f} MiB"
-
-
-class Peak:
-    """The peak of Python allocations traced while a client ran, in octets."""
-
-    octets = 0
-
-
-@contextmanager
-def traced_peak() -> Iterator[Peak]:
-    """Trace Python allocations (all threads) during the block; the peak is known at its end.
-
-    A run already tracing (python -X tracemalloc) keeps its tracing: only its peak is reset.
-    """
-    peak = Peak()
-    already = tracemalloc.is_tracing()
-    if already:
-        tracemalloc.reset_peak()
-    else:
-        tracemalloc.start()
-    try:
-        yield peak
-    finally:
-        peak.octets = tracemalloc.get_traced_memory()[1]
-        if not already:
-            tracemalloc.stop()
-
-
-def judge_flood(quantity: Quantity, step: Flood, stopped: BaseException | Outcome | None, peak: Peak,
-                kinds: tuple[ErrorKind, ...], why: str, accepted: str = "accepted the response") -> None:
-    """The verdict on a flood: the client stopped with an error (`stopped`: a wire Failure, or the
-    api's exception; a Response or None if it accepted), before the flood's end, in bounded memory."""
-    progress = step.progress
-    total = _mib(quantity.flood_units * len(quantity.unit))
-    rule = (f"{why}\nRFC 9110 2.3: a recipient SHOULD parse defensively, within a reasonable buffer size; the server "
-            f"sent {quantity.what} for as long as the client read ({total} in all)")
-    if stopped is None or isinstance(stopped, Response):
-        raise AssertionError(f"{rule}\nthe client read {total} of {quantity.what} without stopping and {accepted}: "
-                             "it would have read forever")
-    if progress.reached_end:
-        raise AssertionError(f"{rule}\nthe client read {total} of {quantity.what} without stopping, then failed "
-                             f"with {_describe(stopped)}: it would have read forever")
-    if not isinstance(stopped, BaseException):
-        expect_failure(stopped, *kinds)
-    assert peak.octets < MEMORY_BOUND, (
-        f"{rule}\nthe client stopped with {_describe(stopped)}, but held {_mib(peak.octets)} of memory meanwhile "
-        f"(bound {_mib(MEMORY_BOUND)})")
-
-
-def _describe(stopped: BaseException | Outcome) -> str:
-    if isinstance(stopped, BaseException):
-        return f"{type(stopped).__name__}: {stopped}"
-    return str(stopped)
 
 
 SIZES = pytest.mark.parametrize("size", [variant("control", id="control"), variant("flood", id="flood")])
@@ -421,8 +330,8 @@ def test_endless_body_sized_reads(server, client, framing, method):
     assert all(0 < length <= bound for length in got), (
         f"{method}({ASKED}) on {quantity.what} that keeps coming returns 1 to {bound} octets a call; got {got}")
     assert not step.progress.reached_end, (
-        f"{method}({ASKED}) returned only after the server had sent {_mib(step.progress.octets)}: it read the body "
+        f"{method}({ASKED}) returned only after the server had sent {mib(step.progress.octets)}: it read the body "
         "to its end instead of returning what was asked")
     assert set(b"".join(results)) == {ord("b")}, f"the body's octets, without framing: {results[0][:60]!r}"
-    assert peak.octets < MEMORY_BOUND, f"{method}({ASKED}) held {_mib(peak.octets)} of memory"
+    assert peak.octets < MEMORY_BOUND, f"{method}({ASKED}) held {mib(peak.octets)} of memory"
     response.close()
