@@ -21,8 +21,8 @@ Two ways for the caller to end its part, on the api profile:
 Wire scenarios end with the session closed. Where no RFC row binds the client beyond that, the
 level is SHOULD (RFC 9112 9.5): resource hygiene.
 
-The controls: the same checks after the same steps on a successful exchange pass (`control`
-variants), so a check that blames every client is seen.
+The controls (the `*-control` scenarios): the same checks after a successful exchange, which a
+client that closes what it opened passes, so that a check blaming every client would be seen.
 """
 
 import ssl
@@ -127,7 +127,7 @@ def test_api_tunnel_control(proxy, server, client):
 def test_wire_tunnel_refused(proxy, wire, tls_ca_file, reply):
     proxy.add_connection(expect_connect(strict=False), send(reply), half_close())
     with wire.session(tls=TLSConfig(ca_file=tls_ca_file), proxy=proxy.url("")) as session:
-        outcome = session.request("GET", "https://localhost:4443/")
+        outcome = session.request("GET", "https://localhost:4443/")  # only named in the CONNECT: never reached
     assert isinstance(outcome, Failure), f"a CONNECT answered {reply[9:12].decode()} cannot give a response"
     check_released(f"{outcome.kind.value} (CONNECT answered {reply[9:12].decode()}) and closing the session", proxy)
 
