@@ -45,14 +45,15 @@ class _Session(WireSession):
         timeouts = aiohttp.ClientTimeout(total=None, connect=timeout, sock_connect=timeout, sock_read=timeout)
         context: Any = ssl_context(tls) if tls is not None else True
         try:
-            self._session: aiohttp.ClientSession = self._runner.run(self._open(timeouts, context))
+            self._session: aiohttp.ClientSession = self._runner.run(self._open(timeouts, context, self._transports))
         except BaseException:
             self._runner.close()
             raise
 
     @staticmethod
-    async def _open(timeouts: aiohttp.ClientTimeout, context: Any) -> aiohttp.ClientSession:
-        return aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context), timeout=timeouts,
+    async def _open(timeouts: aiohttp.ClientTimeout, context: Any,
+                    transports: list[asyncio.Transport]) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(connector=_TrackingConnector(transports, ssl=context), timeout=timeouts,
                                      trust_env=False)
 
     def send(self, request: WireRequest) -> Response:
@@ -67,9 +68,6 @@ class _Session(WireSession):
             if isinstance(refused, aiohttp.ClientError) and not isinstance(refused, aiohttp.InvalidURL):
                 raise
             raise RefusedInput(str(refused)) from refused
-        connection = response.connection
-        if connection is not None and connection.transport is not None:
-            self._transports.append(connection.transport)
         try:
             body = await response.read()
         finally:
@@ -96,13 +94,31 @@ class _Session(WireSession):
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
         await self._session.close()
-        # A transport still holding request bytes that the server never read (aiohttp stops
-        # writing a body when the response comes early) only closes once they are written, which
-        # is never: drop them, or the socket would outlive the loop.
+        # Whatever is still closing must be dropped now, or its socket outlives the loop (freed
+        # unclosed: a ResourceWarning that would be this adapter's leak, not its client's): a
+        # transport still holding request bytes that the server never read (aiohttp stops writing
+        # a body when the response comes early) only closes once they are written, which is never;
+        # a TLS transport, once it has sent its close_notify, waits for the server's, which a
+        # server need not send (RFC 9112 9.8 lets the client close without it). abort() on a
+        # transport already closed does nothing.
         for transport in self._transports:
-            if not transport.is_closing() or transport.get_write_buffer_size():
-                transport.abort()
+            transport.abort()
         self._transports.clear()
+
+
+class _TrackingConnector(aiohttp.TCPConnector):
+    """aiohttp's connector, noting each connection's transport as it is made (a response read whole
+    with its head may have released its connection before the adapter could see it)."""
+
+    def __init__(self, transports: list[asyncio.Transport], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._made = transports
+
+    async def connect(self, *args: Any, **kwargs: Any) -> Any:
+        connection = await super().connect(*args, **kwargs)
+        if connection.transport is not None:
+            self._made.append(connection.transport)
+        return connection
 
 
 def _payload(body: bytes | None) -> bytes | io.BytesIO | None:
