@@ -198,7 +198,7 @@ def test_a_leak_in_a_cycle_fails_the_scenario_that_left_it(pytester: pytest.Pyte
     result, records = run_scenarios(pytester, "h1x_cycle")
     for scenario, verdict in (("demo.leaks-api", "fail"), ("demo.leaks-should", "fail-should")):
         assert records[scenario]["verdict"] == verdict, records[scenario]
-        assert "the client left leaked unclosed <socket.socket" in records[scenario]["reason"]
+        assert "the client leaked unclosed <socket.socket" in records[scenario]["reason"]
         assert not records[scenario]["reason"].startswith("teardown")  # found in the call itself
     assert "LeakFound" in result.stdout.str()
 
@@ -208,7 +208,7 @@ def test_a_leak_in_close_fails_the_scenario_in_its_teardown(pytester: pytest.Pyt
     for scenario, verdict in (("demo.leaks-api", "fail"), ("demo.leaks-should", "fail-should")):
         assert records[scenario]["verdict"] == verdict, records[scenario]
         reason = records[scenario]["reason"]
-        assert reason.startswith("teardown: ") and "LeakFound: the client left leaked unclosed <socket" in reason, reason
+        assert reason.startswith("teardown: ") and "LeakFound: the client leaked unclosed <socket" in reason, reason
 
 
 def test_a_leak_of_no_scenario_changes_no_verdict(pytester: pytest.Pytester) -> None:

@@ -121,7 +121,7 @@ def attributed() -> Iterator[None]:
     except BaseException as exc:
         leaked = _collect(recorder)
         if leaked:
-            exc.add_note(f"and it left {_listed(leaked)}")
+            exc.add_note(f"and the client {_listed(leaked)}")
         raise
     else:
         leaked = _collect(recorder)
@@ -130,7 +130,7 @@ def attributed() -> Iterator[None]:
             sys.unraisablehook = recorder.previous
         _active = outer
     if leaked:
-        raise LeakFound(f"the client left {_listed(leaked)} (resource hygiene: what a client opens, it closes; "
+        raise LeakFound(f"the client {_listed(leaked)} (resource hygiene: what a client opens, it closes; "
                         "RFC 9112 9.5: prompt closure lets resources be reclaimed)")
 
 
