@@ -108,6 +108,7 @@ class HTTPConnection:
         self._sock_closed = False
         self._response: HTTPResponse | None = None  # the last response, while it is being read
         self._sent_close = False  # the request in flight carried the "close" connection option
+        self._body_cut = False  # the request in flight was cut short by an early closing response
         self._server_is_http10 = False  # the last response came as HTTP/1.0: no chunked requests
         self._method: str | None = None
         self._tunnel_host: str | None = None
@@ -339,10 +340,19 @@ class HTTPConnection:
             # outstanding).
             self._response.another_response_follows = True
         self._drop_if_not_idle()
+        self._body_cut = False
         self.send(head)
         if not has_body:
             return
-        for piece in pieces:
+        for index, piece in enumerate(pieces):
+            # RFC 9112 9.5: a client sending a body SHOULD monitor the connection for an error
+            # response, and cease sending once one says the server is closing. Checked between
+            # pieces only: a bytes body is one piece, sent whole.
+            if index and self.sock is not None and _closing_response_waiting(self.sock):
+                if self.debuglevel > 0:
+                    print("the server answered and is closing: the rest of the body is not sent")
+                self._body_cut = True  # the framing is broken: the connection ends with the response
+                return
             self.send(chunk(piece) if encode_chunked else piece)
         if encode_chunked:
             self.send(LAST_CHUNK)
@@ -375,6 +385,10 @@ class HTTPConnection:
         Content-Length, or has a Transfer-Encoding and the caller encodes unless `encode_chunked`).
         For None, Content-Length: 0 is sent for POST, PUT and PATCH. A caller's Host or
         Accept-Encoding replaces the automatic one. Nothing is sent if anything is refused.
+        Between the pieces of a file or iterable body the connection is watched: once the server
+        has sent a final response that closes the connection (such as 413 with Connection:
+        close), the rest of the body is not sent, request() returns and getresponse() reads that
+        response (RFC 9112 9.5); the connection then ends with it.
         """
         names = {(name.decode("latin-1") if isinstance(name, bytes) else name).lower() for name in headers}
         if "content-length" in names and "transfer-encoding" in names:
@@ -463,7 +477,7 @@ class HTTPConnection:
         # RFC 9112 9.6: "A client that sends a "close" connection option MUST NOT send further
         # requests on that connection ... and MUST close the connection after reading the
         # corresponding response message."
-        if response.will_close or self._sent_close:
+        if response.will_close or self._sent_close or self._body_cut:
             self.close()  # the response now owns the socket
         else:
             self._response = response  # remembered until it has been read
@@ -529,6 +543,36 @@ def _has_input(sock: socket.socket) -> bool:
     finally:
         sock.settimeout(timeout)
     return True  # data, or b"" for the close
+
+
+# How much of an early response is looked at for its head: a larger head is not recognised, and
+# the body is then sent on as stdlib sends it.
+_PEEK_SIZE = 16384
+
+
+def _closing_response_waiting(sock: socket.socket) -> bool:
+    """True if the server has sent, while the request body is still going out, the whole head of
+    a final response with the "close" connection option (such as 413 with Connection: close).
+
+    The bytes are only peeked at: getresponse() reads them. A response without "close" lets the
+    body go on (RFC 9110 7.5: the client continues sending without an explicit indication to the
+    contrary), as do an interim 1xx, a FIN or an error (the sending then fails as it would).
+    TLS sockets cannot peek and step aside, as do sockets `_has_input` cannot poll.
+    """
+    if isinstance(sock, ssl.SSLSocket) or not _has_input(sock):
+        return False
+    try:
+        data = sock.recv(_PEEK_SIZE, socket.MSG_PEEK)
+    except (AttributeError, OSError, TypeError, ValueError):
+        return False
+    head, found, _ = data.partition(b"\r\n\r\n")
+    if not found:
+        return False
+    status_line, *fields = head.split(b"\r\n")
+    status = status_line.split(b" ")[1:2]
+    if not status or status[0][:1] in (b"", b"1"):
+        return False
+    return _asks_to_close(fields)
 
 
 class HTTPSConnection(HTTPConnection):

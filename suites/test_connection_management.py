@@ -7,7 +7,8 @@ when no request is outstanding is never a response. 9.3: HTTP/1.0 connections pe
 the keep-alive connection option. 9.5: a client that times out closes gracefully, and clients
 SHOULD monitor open connections for the server's closure and respond to it. RFC 9110 9.2.2: a
 failed automatic retry is not retried again; RFC 9110 7.5: a response received while the request
-is still being sent does not stop the sending.
+is still being sent does not stop the sending, unless it closes the connection (RFC 9112 9.5: then
+the client ceases sending the body).
 
 Server scripts that must tell "the client sent the next request here" from "the client went to a
 new connection" serve the request if it comes (`respond_if_sent`) and script the new connection as
@@ -17,8 +18,10 @@ optional; the scenario's own assertion then says what the client did wrong.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 
 import pytest
+
 from h1conform.servers import (
     ScriptError,
     call,
@@ -474,6 +477,77 @@ def test_early_response_keep_sending(server, wire, status):
         f"it; the server received {len(request.body)} of {len(UPLOAD)} body octets")
     got = expect_response(outcome)
     assert (got.status, got.body) == (int(status[:3]), b"early")
+
+
+# 64 MiB in 64 KiB blocks, given to request() as an iterable (sent chunked): far more than the
+# kernels' socket buffers between the two ends hold (a few MiB), so a client that goes on sending
+# after the early response is told apart from one that stopped by the octets alone, never by time.
+UPLOAD_BLOCK = bytes(range(256)) * 256
+UPLOAD_BLOCKS = 1024
+LARGE_UPLOAD = len(UPLOAD_BLOCK) * UPLOAD_BLOCKS
+TOO_LARGE = b"HTTP/1.1 413 Content Too Large\r\nConnection: close\r\nContent-Length: 9\r\n\r\ntoo large"
+MiB = 1 << 20
+# The end of a chunked body (the caller's iterable is sent chunked): the blocks never contain it.
+LAST_CHUNK = b"\r\n0\r\n\r\n"
+
+
+def _large_upload() -> Iterator[bytes]:
+    for _ in range(UPLOAD_BLOCKS):
+        yield UPLOAD_BLOCK
+
+
+@scenario("connection.early-response.cease-sending", refs=["RFC9112-9.5-p5-s1", "RFC9112-9.5-p5-s2"],
+          level=SHOULD, profile=API)
+@pytest.mark.parametrize("early", [
+    pytest.param(False, id="control-read-all"),
+    pytest.param(True, id="413-with-close"),
+])
+def test_early_response_cease_sending(server, client, early):
+    # The server reads the request head, answers 413 with Connection: close and then only counts
+    # what still arrives (it reads on, so that a client that keeps sending is never blocked: its
+    # whole body arrives). RFC 9112 9.5: a client sending a body SHOULD monitor the connection for
+    # an error response and, seeing one that closes the connection, SHOULD immediately cease
+    # transmitting the body and close its side. Stopping shows as request() failing with a
+    # connection error or getresponse() returning the 413; either way far less than the body
+    # arrives after the 413 (at most what the socket buffers held when the client saw it).
+    # The control's server reads the whole body before it answers 200. Both count raw octets: a
+    # request parser would hold the body as it grows, slower than the client by far.
+    answered_at: list[int] = []
+
+    def answer_early(conn) -> None:
+        conn.send(TOO_LARGE)
+        answered_at.append(len(conn.record.received))
+
+    def read_all_then_answer(conn) -> None:
+        while not conn.record.received.endswith(LAST_CHUNK) and conn.receive(conn.timeout):
+            pass
+        conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+    answer = answer_early if early else read_all_then_answer
+    server.add_connection(expect_request(body=False), call(answer), stall())
+    conn = client.connect(server)
+    got: tuple[int, bytes] | None = None
+    try:
+        conn.request("POST", "/upload", body=_large_upload())
+        response = client.track(conn.getresponse())
+        got = (response.status, response.read())
+    except ConnectionError:
+        pass  # the request stopped on a connection error: acceptable after the early 413
+    finally:
+        conn.close()
+    harness_wait(server.wait_idle, "the server is still reading the body")
+    record = server.connection(0)
+    if not early:
+        assert len(record.received) > LARGE_UPLOAD and record.received.endswith(LAST_CHUNK), (
+            f"the whole chunked body arrives ({len(record.received)} octets in all)")
+        assert got == (200, b"ok")
+        return
+    after = len(record.received) - answered_at[0]
+    assert after < LARGE_UPLOAD // 2, (
+        f"RFC 9112 9.5: a client that sees a response closing the connection SHOULD immediately cease transmitting "
+        f"the body; it sent {after / MiB:.1f} MiB after the server's 413 with close (the body is "
+        f"{LARGE_UPLOAD // MiB} MiB)")
+    assert got in (None, (413, b"too large")), f"the early 413 is delivered or the request fails; got {got!r}"
 
 
 # =====================================================================================================

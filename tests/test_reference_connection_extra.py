@@ -10,6 +10,7 @@ a script step with a trustme CA.
 from __future__ import annotations
 
 import errno
+import io
 import os
 import select
 import socket
@@ -539,3 +540,64 @@ def test_send_through_a_socket_subclass_uses_its_sendall() -> None:
         _connection._send_all(recording, b"GET / HTTP/1.1\r\n\r\n")
         assert right.recv(100) == b"GET / HTTP/1.1\r\n\r\n"
     assert Recording.sent == [b"GET / HTTP/1.1\r\n\r\n"]
+
+
+# -- an early response while the body is being sent (RFC 9112 9.5) ---------------------------------
+
+CLOSING_413 = b"HTTP/1.1 413 Content Too Large\r\nConnection: close\r\nContent-Length: 9\r\n\r\ntoo large"
+PIECES = [b"a" * 10, b"b" * 10, b"c" * 10]
+
+
+def _all_received(sock: socket.socket) -> bytes:
+    """What the other end sent and left in this socket's buffer (it sent it all before the call)."""
+    sock.settimeout(0)
+    data = bytearray()
+    try:
+        while piece := sock.recv(65536):
+            data += piece
+    except BlockingIOError:
+        pass
+    return bytes(data)
+
+
+@pytest.mark.parametrize("early, cut", [
+    pytest.param(b"", False, id="control-no-response"),
+    pytest.param(CLOSING_413, True, id="413-with-close"),
+    pytest.param(b"HTTP/1.1 413 Content Too Large\r\nConnection: keep-alive, close\r\n\r\n", True, id="close-in-a-list"),
+    pytest.param(CLOSING_413.replace(b"Connection: close\r\n", b""), False, id="control-413-without-close"),
+    pytest.param(b"HTTP/1.1 100 Continue\r\nConnection: close\r\n\r\n", False, id="control-interim"),
+    pytest.param(CLOSING_413[:40], False, id="control-head-incomplete"),
+])
+@pytest.mark.parametrize("as_file", [False, True], ids=["iterable", "file"])
+def test_body_stops_at_an_early_closing_response(early: bytes, cut: bool, as_file: bool) -> None:
+    """With a final response that closes the connection waiting, the body stops before its next
+    piece, request() returns and getresponse() reads the response; otherwise the body goes out whole."""
+    left, right = socket.socketpair()
+
+    # The "server" answers once the head is out, when the first piece of the body is taken: the
+    # answer is then in left's buffer before the client looks between the pieces.
+    def iterable() -> Iterator[bytes]:
+        right.sendall(early)
+        yield from PIECES
+
+    class File(io.BytesIO):
+        def read(self, size: int | None = -1, /) -> bytes:
+            if not self.tell():
+                right.sendall(early)
+            return super().read(size)
+
+    with left, right:
+        conn = reference.HTTPConnection("example.org", timeout=TIMEOUT)
+        conn.sock = left
+        conn.blocksize = 10
+        conn.request("POST", "/", body=File(b"".join(PIECES)) if as_file else iterable())
+        sent = _all_received(right)
+        head, _, chunks = sent.partition(b"\r\n\r\n")
+        assert head.startswith(b"POST / HTTP/1.1\r\n")
+        assert chunks == (b"A\r\n" + PIECES[0] + b"\r\n" if cut else
+                          b"".join(b"A\r\n" + piece + b"\r\n" for piece in PIECES) + b"0\r\n\r\n")
+        if early != CLOSING_413:
+            return
+        response = conn.getresponse()
+        assert (response.status, response.read()) == (413, b"too large")
+        assert conn.sock is None, "the request was cut short: the connection ends with its response"
