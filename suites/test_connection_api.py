@@ -21,6 +21,7 @@ RFC 9110 7.6.1: fields that carry control information for the connection are lis
 from __future__ import annotations
 
 import pytest
+
 from h1conform.servers import close, expect_request, respond, send, stall
 from h1conform.suites.harness import API, API_LEVEL, MUST, WIRE, expect_response, scenario, variant
 from h1conform.suites.harness.fixtures import CLIENT_TIMEOUT

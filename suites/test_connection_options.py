@@ -11,6 +11,7 @@ never applied twice.
 from __future__ import annotations
 
 import pytest
+
 from h1conform.servers import expect_request, half_close, respond, send
 from h1conform.suites.harness import API, MUST, WIRE, expect_response, scenario, variant
 from h1conform.suites.harness.waiting import client_closed

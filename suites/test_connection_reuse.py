@@ -11,6 +11,7 @@ fails fast on the end of stream instead of hanging.
 import threading
 
 import pytest
+
 from h1conform.servers import WHOLE, call, close, expect_request, half_close, reset, respond, send
 from h1conform.suites.harness import (
     API,

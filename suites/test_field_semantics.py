@@ -17,7 +17,18 @@ import re
 import pytest
 
 from h1conform.servers import respond
-from h1conform.suites.harness import API, API_LEVEL, MAY, SHOULD, WIRE, Failure, each_delivery, expect_response, scenario, variant
+from h1conform.suites.harness import (
+    API,
+    API_LEVEL,
+    MAY,
+    SHOULD,
+    WIRE,
+    Failure,
+    each_delivery,
+    expect_response,
+    scenario,
+    variant,
+)
 from h1conform.suites.harness.messages import chunked_body
 
 TEXT = b"hello world"

@@ -18,6 +18,7 @@ and every table that expects a change of behaviour has a plain row (a control) n
 from __future__ import annotations
 
 import pytest
+
 from h1conform.servers import (
     WHOLE,
     Delivery,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+
 from h1conform.servers import WHOLE, call, close, expect_request, respond, respond_if_sent, send
 from h1conform.suites.harness import (
     API,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ssl
 
 import pytest
+
 from h1conform.servers import handshake, respond, stall
 from h1conform.suites.harness import (
     API,

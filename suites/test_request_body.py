@@ -21,6 +21,7 @@ import array
 import io
 
 import pytest
+
 from h1conform.servers import expect_request, respond, send
 from h1conform.suites.harness import API, API_LEVEL, MUST, WIRE, expect_response, scenario
 from h1conform.suites.harness.checks import control_passes

@@ -14,7 +14,6 @@ sends is still built from the host it was given.
 
 from __future__ import annotations
 
-
 import pytest
 
 from h1conform.servers import expect_request, ipv6_available, respond, send

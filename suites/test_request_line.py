@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from h1conform.servers import expect_request, respond, send
 from h1conform.suites.harness import (
     API,

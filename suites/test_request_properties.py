@@ -17,7 +17,6 @@ Grammar relied on (RFC 9110 5.6.2, 5.5; RFC 9112 3, 7.1):
 
 from __future__ import annotations
 
-
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st

@@ -10,6 +10,7 @@ peek, readline, readable); `url` / geturl() give the URL of the resource.
 from __future__ import annotations
 
 import pytest
+
 from h1conform.servers import close, expect_request, respond, send
 from h1conform.suites.harness import API, API_LEVEL, scenario
 from h1conform.suites.harness.waiting import harness_wait

@@ -20,6 +20,7 @@ from __future__ import annotations
 import gzip
 
 import pytest
+
 from h1conform.servers import WHOLE, close, expect_request, half_close, respond, send, split_at
 from h1conform.suites.harness import (
     API,

@@ -12,6 +12,7 @@ succeeded, and whether the client sent a closure alert (close_notify).
 import ssl
 
 import pytest
+
 from h1conform.servers import (
     CertKind,
     call,

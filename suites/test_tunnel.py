@@ -13,6 +13,7 @@ from __future__ import annotations
 import ssl
 
 import pytest
+
 from h1conform.servers import (
     ESTABLISHED,
     WHOLE,

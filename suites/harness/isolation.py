@@ -24,6 +24,7 @@ from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 
 import pytest
+
 from h1conform.suites.harness.scenario import MARKER
 
 _PROXY_NAMES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "FTP_PROXY", "SOCKS_PROXY")
