@@ -107,6 +107,7 @@ class ConnectionRecord:
     peer: tuple[object, ...]
     received: bytearray = field(default_factory=bytearray)
     sent: bytearray = field(default_factory=bytearray)
+    flooded: int = 0  # octets a flood() step sent: counted, not kept in `sent`
     requests: list[RecordedRequest] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
     scripted: bool = True

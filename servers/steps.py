@@ -292,6 +292,7 @@ class Flood(Step):
             delivered = conn.raw_send(data)
             if delivered:
                 progress.octets += len(data)
+                conn.record.flooded += len(data)
                 left -= units
         delivered = delivered and conn.send(self.tail)
         progress.client_gone = not delivered

@@ -23,6 +23,7 @@ from raw_sockets import TIMEOUT, connect, recv_exactly
 from h1conform.servers import (
     BYTEWISE,
     WHOLE,
+    ConnectionRecord,
     Delivery,
     ScriptedServer,
     ServerConnection,
@@ -45,6 +46,7 @@ from h1conform.servers import (
 from h1conform.servers.connection import ScriptError, loopback_barrier
 from h1conform.servers.requests import RequestParser
 from h1conform.servers.steps import Send, flood
+from h1conform.suites.harness.progress import describe
 
 SHORT = 0.1  # for waits that are expected to time out
 
@@ -1035,6 +1037,13 @@ def test_flood_sends_head_units_and_tail_to_a_client_that_reads_it_all() -> None
     progress = step.progress
     assert (progress.octets, progress.reached_end, progress.client_gone) == (count * len(unit), True, False)
     assert bytes(record.sent) == head + tail, "the flood itself is counted, not recorded"
+    assert record.flooded == count * len(unit)
+
+
+def test_a_timeout_reason_counts_the_flooded_octets_too() -> None:
+    record = ConnectionRecord(0, ("127.0.0.1", 1), sent=bytearray(b"HTTP/1.1 200 OK\r\n"), flooded=1 << 20)
+    record._moved("sent")
+    assert describe(record) == f"reading the response on connection 0 (the server sent {17 + (1 << 20)} bytes)"
 
 
 def test_flood_stops_when_the_client_closes_and_never_reaches_its_end() -> None:

@@ -55,8 +55,9 @@ def describe(record: ConnectionRecord) -> str:
         if requests and requests[-1].complete:
             return f"waiting for the status line {where} (the request arrived whole, no response byte sent yet)"
         return f"sending the request {where} ({len(record.received)} bytes arrived so far)"
+    sent = len(record.sent) + record.flooded
     if record.last_moved == "sent" and record.script_done:
-        return f"reading the response {where} (all {len(record.sent)} bytes sent), or closing"
+        return f"reading the response {where} (all {sent} bytes sent), or closing"
     if record.last_moved == "sent":
-        return f"reading the response {where} (the server sent {len(record.sent)} bytes)"
+        return f"reading the response {where} (the server sent {sent} bytes)"
     return f"busy after closing connection {record.index}, its last"
