@@ -567,6 +567,7 @@ def _all_received(sock: socket.socket) -> bytes:
     pytest.param(CLOSING_413.replace(b"Connection: close\r\n", b""), False, id="control-413-without-close"),
     pytest.param(b"HTTP/1.1 100 Continue\r\nConnection: close\r\n\r\n", False, id="control-interim"),
     pytest.param(CLOSING_413[:40], False, id="control-head-incomplete"),
+    pytest.param(b"HTTP/1.1\r\nConnection: close\r\n\r\n", False, id="control-no-status-code"),
 ])
 @pytest.mark.parametrize("as_file", [False, True], ids=["iterable", "file"])
 def test_body_stops_at_an_early_closing_response(early: bytes, cut: bool, as_file: bool) -> None:
@@ -601,3 +602,18 @@ def test_body_stops_at_an_early_closing_response(early: bytes, cut: bool, as_fil
         response = conn.getresponse()
         assert (response.status, response.read()) == (413, b"too large")
         assert conn.sock is None, "the request was cut short: the connection ends with its response"
+
+
+def test_body_stop_is_told_at_debuglevel(capsys: pytest.CaptureFixture[str]) -> None:
+    left, right = socket.socketpair()
+
+    def iterable() -> Iterator[bytes]:
+        right.sendall(CLOSING_413)
+        yield from PIECES
+
+    with left, right:
+        conn = reference.HTTPConnection("example.org", timeout=TIMEOUT)
+        conn.sock = left
+        conn.set_debuglevel(1)
+        conn.request("POST", "/", body=iterable())
+    assert "the server answered and is closing: the rest of the body is not sent" in capsys.readouterr().out
