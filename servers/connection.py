@@ -273,6 +273,11 @@ class ServerConnection:
     @contextmanager
     def awaiting_client(self) -> Iterator[None]:
         """Mark the block as a wait on the client: it is the client's time, not the server's."""
+        if not self._awaiting_client:
+            # The server's own work (a pause, a step between waits) ends here: the client's time
+            # runs from now, not from the last byte that moved before that work. Set before the
+            # flag, so that the scenario deadline, reading from a signal handler, sees either.
+            self.record.progress_at = time.monotonic()
         before, self._awaiting_client = self._awaiting_client, True
         try:
             yield

@@ -1085,3 +1085,18 @@ def test_flood_without_a_unit_is_a_script_error() -> None:
             assert server.connection(0).wait_finished(TIMEOUT)
         with pytest.raises(ServerError, match="at least one octet"):
             server.close()
+
+
+def test_the_end_of_the_servers_own_work_counts_as_progress() -> None:
+    # After a pause (the server's time), the client's time starts when the server waits on it
+    # again, not at the last byte before the pause: else a deadline alarm landing just then would
+    # charge the pause to the client.
+    seen: list[float] = []
+    with ScriptedServer() as server:
+        server.add_connection(expect_request(), call(lambda conn: seen.append(conn.record.progress_at)), pause(0.05),
+                              call(lambda conn: seen.append(conn.record.progress_at)), send(b"HTTP/1.1 204 No Content\r\n\r\n"))
+        with connect(server) as sock:
+            sock.sendall(get())
+            assert sock.recv(100).startswith(b"HTTP/1.1 204")
+    before_pause, after_pause = seen
+    assert after_pause - before_pause >= 0.05
