@@ -364,3 +364,26 @@ def test_connection_options_listed(server, wire, method, headers, body):
     assert not unlisted, (
         f"RFC 9110 7.6.1: connection-specific fields MUST be listed in Connection; sent {unlisted} without it "
         f"(Connection: {sent.header_values('connection')!r})")
+
+
+# -- the module's public names ----------------------------------------------------------------------
+
+# http.client's documented names: `from http.client import *` brings them (HTTPSConnection where
+# the ssl module is available, which it is wherever the suite runs its TLS scenarios).
+PUBLIC_NAMES = [
+    "HTTPConnection", "HTTPSConnection", "HTTPResponse", "HTTPException", "NotConnected", "InvalidURL",
+    "UnknownProtocol", "UnknownTransferEncoding", "UnimplementedFileMode", "IncompleteRead",
+    "ImproperConnectionState", "CannotSendRequest", "CannotSendHeader", "ResponseNotReady", "BadStatusLine",
+    "LineTooLong", "RemoteDisconnected", "responses",
+]
+
+
+@scenario("api.module.public-names", refs=["http.client.HTTPConnection", "http.client.HTTPSConnection",
+                                           "http.client.HTTPResponse", "http.client.HTTPException",
+                                           "http.client.responses"], level=API_LEVEL, profile=API)
+@pytest.mark.parametrize("name", PUBLIC_NAMES)
+def test_public_names(client, name):
+    exported = getattr(client.module, "__all__", None)
+    assert exported is not None and name in exported and hasattr(client.module, name), (
+        f"{name} is part of http.client's API: defined in the module and listed in __all__ (so that "
+        f"`from http.client import *` brings it); __all__ is {exported!r}")

@@ -217,6 +217,28 @@ def test_connect_headers_copied(proxy, client):
         f"set_tunnel() must not modify the caller's headers mapping (e.g. to add Host): it became {headers!r}")
 
 
+@scenario("tunnel.connect.headers-replaced", refs=[SET_TUNNEL], level=API_LEVEL, profile=API)
+@pytest.mark.parametrize("second", [
+    pytest.param({"X-Tunnel-Id": "43"}, id="control-new-headers"),
+    pytest.param(None, id="no-headers"),
+    pytest.param({}, id="empty-headers"),
+])
+def test_connect_headers_replaced(proxy, client, second):
+    # set_tunnel() called again before connecting: its headers replace the first call's, also when
+    # it gives none (the first call's Proxy-Authorization must not outlive it).
+    proxy.add_connection(expect_connect(strict=False), send(DENIED), close())
+    conn = client.connect(proxy)
+    conn.set_tunnel("origin.example", 8080, headers={"X-Tunnel-Id": "42"})
+    conn.set_tunnel("origin.example", 8080, headers=second)
+    with pytest.raises(OSError):
+        conn.connect()
+    expected = [b"43"] if second else []
+    sent = proxy.requests[0].header_values("x-tunnel-id")
+    assert sent == expected, (
+        f"set_tunnel() again with headers={second!r}: the CONNECT request carries only its headers; "
+        f"X-Tunnel-Id was sent as {sent!r}, expected {expected!r}")
+
+
 # =====================================================================================================
 # CR/LF injection through set_tunnel (CVE-2026-1502)
 # =====================================================================================================
