@@ -19,6 +19,7 @@ ALPN), how the handshake ended, and whether the client sent close_notify.
 from __future__ import annotations
 
 import select
+import signal
 import socket
 import threading
 import time
@@ -64,6 +65,15 @@ def ipv6_available() -> bool:
 class ServerThread(threading.Thread):
     """A thread of a scripted server: the harness's, never a client's (a watch for threads that a
     client leaves running passes over it)."""
+
+    def run(self) -> None:
+        # Ctrl-C's SIGINT and the scenario deadline's SIGALRM are meant for the main thread, whose
+        # Python handlers run there. The kernel may hand such a signal to any thread that does not
+        # block it; had it come here, a main thread blocked in a lock's wait (a hung client) would
+        # never wake to handle it (a real Ctrl-C once left a run going that way).
+        if hasattr(signal, "pthread_sigmask"):
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGALRM})
+        super().run()
 
 
 class ScriptedServer:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import http.client
 import select
+import signal as signals
 import socket
 import struct
 import threading
@@ -1100,3 +1101,26 @@ def test_the_end_of_the_servers_own_work_counts_as_progress() -> None:
             assert sock.recv(100).startswith(b"HTTP/1.1 204")
     before_pause, after_pause = seen
     assert after_pause - before_pause >= 0.05
+
+
+def test_server_threads_leave_the_main_threads_signals_to_it() -> None:
+    # SIGINT (Ctrl-C) and SIGALRM (the scenario deadline) must reach the main thread, even when it
+    # is blocked in a lock's wait: server threads block them, so the kernel cannot pick one of them.
+    masks: list[set[signals.Signals]] = []
+    recorded = threading.Event()
+
+    def record_mask(conn: object = None) -> None:
+        masks.append(signals.pthread_sigmask(signals.SIG_BLOCK, []))
+        recorded.set()
+
+    plain = threading.Thread(target=record_mask)
+    plain.start()
+    plain.join(TIMEOUT)
+    recorded.clear()
+    with ScriptedServer() as server:
+        server.add_connection(call(record_mask))
+        with connect(server):
+            assert recorded.wait(TIMEOUT)
+    control, in_server = masks
+    assert not {signals.SIGINT, signals.SIGALRM} & control  # the control: a thread of its own blocks neither
+    assert {signals.SIGINT, signals.SIGALRM} <= in_server
