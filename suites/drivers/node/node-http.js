@@ -1,0 +1,239 @@
+'use strict';
+// h1conform driver for Node.js's own HTTP client: http.request / https.request, one keep-alive
+// Agent per session, Node's default (strict) llhttp parser. See docs/driver-protocol.md.
+
+const fs = require('node:fs');
+const http = require('node:http');
+const https = require('node:https');
+const net = require('node:net');
+const tls = require('node:tls');
+const {
+  bodyBytes, errorAnswer, pairsFromRaw, responseAnswer, serve,
+} = require('./protocol');
+
+// Codes of the errors Node throws while building a request, before it opens a connection:
+// a method or header name that is not a token, a header value with a control character, a path
+// with characters that must be escaped, a URL its WHATWG parser rejects.
+const VALIDATION_CODES = [
+  'ERR_INVALID_HTTP_TOKEN', 'ERR_INVALID_CHAR', 'ERR_UNESCAPED_CHARACTERS', 'ERR_INVALID_URL',
+];
+
+// llhttp's parse errors that mean the message ended early rather than broke the syntax.
+const EARLY_END_CODES = new Set(['HPE_INVALID_EOF_STATE']);
+
+// OpenSSL's certificate verification results, which Node gives as the error's code.
+const CERTIFICATE_CODES = new Set([
+  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE', 'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY', 'CERT_SIGNATURE_FAILURE',
+  'CERT_NOT_YET_VALID', 'CERT_HAS_EXPIRED', 'ERROR_IN_CERT_NOT_BEFORE_FIELD',
+  'ERROR_IN_CERT_NOT_AFTER_FIELD', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN',
+  'CERT_CHAIN_TOO_LONG', 'CERT_REVOKED', 'INVALID_CA', 'PATH_LENGTH_EXCEEDED', 'INVALID_PURPOSE',
+  'CERT_UNTRUSTED', 'CERT_REJECTED', 'HOSTNAME_MISMATCH',
+]);
+
+// The kind of an error Node reported for a request; `headReceived` tells whether the response's
+// head had arrived when it happened.
+function errorKind(error, headReceived) {
+  const code = String(error.code ?? '');
+  if (code.startsWith('HPE_')) {
+    // llhttp refused the bytes: a syntax or framing error, unless the input just stopped.
+    return EARLY_END_CODES.has(code) ? 'incomplete-message' : 'protocol-error';
+  }
+  if (code === 'ECONNRESET' || code === 'EPIPE') {
+    // Node names a reset and its own "socket hang up" (the server closed before a whole response
+    // head) and "aborted" (closed during the body) all ECONNRESET: which one depends on the head.
+    return headReceived ? 'incomplete-message' : 'connection-closed';
+  }
+  if (code === 'ECONNREFUSED') return 'connection-closed';
+  if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || CERTIFICATE_CODES.has(code)) {
+    // A failed handshake (OpenSSL's reason as ERR_SSL_*), a certificate that did not verify, or
+    // a name that did not match (ERR_TLS_CERT_ALTNAME_INVALID).
+    return 'tls-failure';
+  }
+  return 'unclassified';
+}
+
+// Node's header map is case-insensitive (setting a name again replaces it), so repeated names, in
+// any case, become one entry with an array of values: Node sends one line per value, in order,
+// under the name's first spelling. (The flat "raw" array form would keep every line as given, but
+// with it Node writes the head at once: no Host, and every body chunked.)
+function headerObject(pairs) {
+  const byName = new Map();
+  for (const [name, value] of pairs) {
+    const entry = byName.get(name.toLowerCase());
+    if (entry === undefined) {
+      byName.set(name.toLowerCase(), [name, [value]]);
+    } else {
+      entry[1].push(value);
+    }
+  }
+  return Object.fromEntries([...byName.values()].map(
+    ([name, values]) => [name, values.length === 1 ? values[0] : values],
+  ));
+}
+
+function tlsOptions(settings) {
+  if (settings === null) return {};
+  const options = {};
+  if (settings.ca_file !== null) options.ca = fs.readFileSync(settings.ca_file);
+  if (settings.client_cert !== null) {
+    // One PEM holds the chain and the key: OpenSSL picks the certificates for `cert` and the key
+    // for `key` out of it.
+    options.cert = fs.readFileSync(settings.client_cert);
+    options.key = options.cert;
+  }
+  if (!settings.check_hostname) options.checkServerIdentity = () => undefined;
+  return options;
+}
+
+// Node has no proxy support of its own: a forward proxy is an Agent whose connections go to the
+// proxy (the request keeps its target's host, so Node writes the target's Host), while the
+// request names the absolute URL as its path. This is how http-proxy-agent does it.
+function forwardProxyAgent(proxy, agentOptions) {
+  const agent = new http.Agent(agentOptions);
+  agent.createConnection = (options) => net.createConnection({
+    ...options, host: proxy.hostname, port: proxy.port,
+  });
+  return agent;
+}
+
+// An https Agent whose connections are TLS over a CONNECT tunnel, opened with http.request as in
+// Node's documentation of the 'connect' event.
+function tunnelAgent(proxy, agentOptions) {
+  const agent = new https.Agent(agentOptions);
+  agent.createConnection = (options, done) => {
+    const authority = net.isIPv6(options.host) ? `[${options.host}]:${options.port}` : `${options.host}:${options.port}`;
+    const connect = http.request({
+      host: proxy.hostname, port: proxy.port, method: 'CONNECT', path: authority, agent: false,
+      headers: { Host: authority }, timeout: agentOptions.timeout,
+    });
+    connect.once('timeout', () => connect.destroy(timeoutError(agentOptions.timeout)));
+    connect.once('error', done);
+    connect.once('connect', (response, socket) => {
+      if (response.statusCode < 200 || response.statusCode > 299) {
+        socket.destroy();
+        done(Object.assign(new Error(`the proxy answered CONNECT with ${response.statusCode}`),
+          { code: 'ERR_TUNNEL_REFUSED' }));
+        return;
+      }
+      done(null, tls.connect({ ...options, socket }));
+    });
+    connect.end();
+  };
+  return agent;
+}
+
+// A socket inactivity timeout is only an event in Node: the caller destroys the request, with an
+// error of its choosing.
+function timeoutError(milliseconds) {
+  return Object.assign(new Error(`no activity on the socket for ${milliseconds} ms`), { code: 'ETIMEDOUT' });
+}
+
+class Session {
+  constructor({ timeout, tls: tlsSettings, proxy }) {
+    this.timeout = Math.ceil(timeout * 1000);
+    const agentOptions = { keepAlive: true, timeout: this.timeout };
+    const secureOptions = { ...agentOptions, ...tlsOptions(tlsSettings) };
+    if (proxy === null) {
+      this.agents = { 'http:': new http.Agent(agentOptions), 'https:': new https.Agent(secureOptions) };
+      this.proxied = false;
+    } else {
+      const proxyUrl = new URL(proxy);
+      this.agents = {
+        'http:': forwardProxyAgent(proxyUrl, agentOptions),
+        'https:': tunnelAgent(proxyUrl, secureOptions),
+      };
+      this.proxied = true;
+    }
+  }
+
+  request(command) {
+    let target;
+    try {
+      target = new URL(command.url);
+    } catch (error) {
+      return refusal(error);
+    }
+    const transport = target.protocol === 'https:' ? https : http;
+    const options = {
+      method: command.method,
+      headers: headerObject(command.headers),
+      agent: this.agents[target.protocol],
+      timeout: this.timeout,
+    };
+    // Through a forward proxy, the request line carries the absolute URL.
+    if (this.proxied && target.protocol === 'http:') options.path = target.href;
+    return new Promise((resolve) => {
+      let outgoing;
+      try {
+        outgoing = transport.request(target, options);
+      } catch (error) {
+        resolve(refusal(error));
+        return;
+      }
+      exchange(outgoing, bodyBytes(command.body), resolve);
+    });
+  }
+
+  async close() {
+    const agents = Object.values(this.agents);
+    const sockets = agents.flatMap((agent) => [agent.sockets, agent.freeSockets])
+      .flatMap((byName) => Object.values(byName).flat());
+    agents.forEach((agent) => agent.destroy());
+    // Answer only once every connection is really closed: the suite then looks at the kernel.
+    await Promise.all(sockets.filter((socket) => !socket.closed)
+      .map((socket) => new Promise((closed) => { socket.once('close', closed); })));
+  }
+}
+
+// An error thrown while the request was built: the client's input check if its code is one,
+// else a bug of this driver, which must not pass for the client's behaviour.
+function refusal(error) {
+  if (VALIDATION_CODES.includes(error.code)) return errorAnswer('invalid-input', error.code, error.message);
+  throw error;
+}
+
+// Sends the request and reads the whole response; `settle` receives the first outcome only.
+function exchange(outgoing, body, settle) {
+  let settled = false;
+  let headReceived = false;
+  const finish = (answer) => {
+    if (!settled) {
+      settled = true;
+      settle(answer);
+    }
+  };
+  const fail = (error) => finish(errorAnswer(errorKind(error, headReceived), error.code ?? error.name, error.message));
+  // The type names Node's 'timeout' event: Node raises no error of its own for it.
+  outgoing.on('timeout', () => {
+    const error = timeoutError(outgoing.timeout);
+    finish(errorAnswer('timeout', 'timeout', error.message));
+    outgoing.destroy(error);
+  });
+  outgoing.on('error', fail);
+  outgoing.on('response', (incoming) => {
+    headReceived = true;
+    const chunks = [];
+    incoming.on('data', (chunk) => chunks.push(chunk));
+    incoming.on('error', fail);
+    incoming.on('end', () => finish(responseAnswer({
+      status: incoming.statusCode,
+      reason: incoming.statusMessage,
+      version: `HTTP/${incoming.httpVersion}`,
+      headers: pairsFromRaw(incoming.rawHeaders),
+      body: Buffer.concat(chunks),
+    })));
+  });
+  outgoing.end(body ?? undefined);
+}
+
+serve({
+  name: 'node-http',
+  client: 'Node.js http',
+  version: `node ${process.version}`,
+  features: [
+    'custom-methods', 'duplicate-headers', 'reason-phrase', 'response-version', 'tls',
+    'client-certificate', 'forward-proxy', 'connect-tunnel', 'persistent-connections',
+  ],
+  validation_errors: VALIDATION_CODES,
+}, { openSession: (open) => new Session(open) });

@@ -1,0 +1,92 @@
+'use strict';
+// The h1conform driver protocol, version 1 (docs/driver-protocol.md), shared by the Node.js
+// drivers: JSON lines on stdin and stdout, one command answered at a time, and the encodings
+// of HTTP bytes in JSON (one character U+0000..U+00FF per byte; bodies in base64).
+
+const readline = require('node:readline');
+
+const PROTOCOL = 1;
+
+// A client that cannot express an open's settings (a proxy mode, a TLS option): the suite
+// reports the scenario unsupported with this reason.
+class Unsupported extends Error {}
+
+function bodyBytes(base64) {
+  return base64 === null ? null : Buffer.from(base64, 'base64');
+}
+
+// Node decodes header names, values and reasons as latin1 ("binary"), one character per byte,
+// which is exactly the protocol's encoding: only bodies need converting.
+function responseAnswer({ status, reason, version, headers, body }) {
+  return { response: { status, reason, version, headers, body: body.toString('base64') } };
+}
+
+function errorAnswer(kind, type, message) {
+  return { error: { kind, type: String(type), message: String(message) } };
+}
+
+function unsupportedAnswer(reason) {
+  return { unsupported: String(reason) };
+}
+
+// Node's raw header list is flat ([name, value, name, value...]); the protocol's is pairs.
+function pairsFromRaw(rawHeaders) {
+  const pairs = [];
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    pairs.push([rawHeaders[i], rawHeaders[i + 1]]);
+  }
+  return pairs;
+}
+
+function write(message) {
+  // JSON.stringify escapes control characters and lone surrogates, so whatever text a client
+  // put in a message stays one valid JSON line.
+  process.stdout.write(`${JSON.stringify(message)}\n`);
+}
+
+// Runs the driver: says hello, then answers each command in turn until stdin ends.
+// `driver.openSession(open)` returns a session ({request(command), close()}) or throws
+// Unsupported; `session.request` resolves to a response, error or unsupported answer.
+async function serve(hello, driver) {
+  write({ type: 'hello', protocol: PROTOCOL, ...hello });
+  const sessions = new Map();
+  const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
+  for await (const line of lines) {
+    if (line.trim() === '') continue;
+    const command = JSON.parse(line);
+    write({ id: command.id, ...(await answer(command, sessions, driver)) });
+  }
+  await Promise.all([...sessions.values()].map((session) => session.close()));
+  process.exit(0);
+}
+
+async function answer(command, sessions, driver) {
+  switch (command.op) {
+    case 'open':
+      try {
+        sessions.set(command.session, driver.openSession(command));
+      } catch (error) {
+        if (error instanceof Unsupported) return unsupportedAnswer(error.message);
+        throw error;
+      }
+      return { ok: true };
+    case 'request':
+      return sessionOf(sessions, command).request(command);
+    case 'close':
+      await sessionOf(sessions, command).close();
+      sessions.delete(command.session);
+      return { ok: true };
+    default:
+      throw new Error(`unknown op ${JSON.stringify(command.op)}`);
+  }
+}
+
+function sessionOf(sessions, command) {
+  const session = sessions.get(command.session);
+  if (session === undefined) throw new Error(`no open session ${JSON.stringify(command.session)}`);
+  return session;
+}
+
+module.exports = {
+  Unsupported, bodyBytes, errorAnswer, pairsFromRaw, responseAnswer, serve, unsupportedAnswer,
+};
