@@ -10,6 +10,7 @@ const tls = require('node:tls');
 const {
   bodyBytes, errorAnswer, pairsFromRaw, responseAnswer, serve,
 } = require('./protocol');
+const { socketErrorKind } = require('./socket-errors');
 
 // Codes of the errors Node throws while building a request, before it opens a connection:
 // a method or header name that is not a token, a header value with a control character, a path
@@ -18,39 +19,11 @@ const VALIDATION_CODES = [
   'ERR_INVALID_HTTP_TOKEN', 'ERR_INVALID_CHAR', 'ERR_UNESCAPED_CHARACTERS', 'ERR_INVALID_URL',
 ];
 
-// llhttp's parse errors that mean the message ended early rather than broke the syntax.
-const EARLY_END_CODES = new Set(['HPE_INVALID_EOF_STATE']);
-
-// OpenSSL's certificate verification results, which Node gives as the error's code.
-const CERTIFICATE_CODES = new Set([
-  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_DECRYPT_CERT_SIGNATURE', 'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY', 'CERT_SIGNATURE_FAILURE',
-  'CERT_NOT_YET_VALID', 'CERT_HAS_EXPIRED', 'ERROR_IN_CERT_NOT_BEFORE_FIELD',
-  'ERROR_IN_CERT_NOT_AFTER_FIELD', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN',
-  'CERT_CHAIN_TOO_LONG', 'CERT_REVOKED', 'INVALID_CA', 'PATH_LENGTH_EXCEEDED', 'INVALID_PURPOSE',
-  'CERT_UNTRUSTED', 'CERT_REJECTED', 'HOSTNAME_MISMATCH',
-]);
-
 // The kind of an error Node reported for a request; `headReceived` tells whether the response's
-// head had arrived when it happened.
+// head had arrived when it happened. Node names a reset and its own "socket hang up" (the server
+// closed before a whole response head) and "aborted" (closed during the body) all ECONNRESET.
 function errorKind(error, headReceived) {
-  const code = String(error.code ?? '');
-  if (code.startsWith('HPE_')) {
-    // llhttp refused the bytes: a syntax or framing error, unless the input just stopped.
-    return EARLY_END_CODES.has(code) ? 'incomplete-message' : 'protocol-error';
-  }
-  if (code === 'ECONNRESET' || code === 'EPIPE') {
-    // Node names a reset and its own "socket hang up" (the server closed before a whole response
-    // head) and "aborted" (closed during the body) all ECONNRESET: which one depends on the head.
-    return headReceived ? 'incomplete-message' : 'connection-closed';
-  }
-  if (code === 'ECONNREFUSED') return 'connection-closed';
-  if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || CERTIFICATE_CODES.has(code)) {
-    // A failed handshake (OpenSSL's reason as ERR_SSL_*), a certificate that did not verify, or
-    // a name that did not match (ERR_TLS_CERT_ALTNAME_INVALID).
-    return 'tls-failure';
-  }
-  return 'unclassified';
+  return socketErrorKind(String(error.code ?? ''), headReceived) ?? 'unclassified';
 }
 
 // Node's header map is case-insensitive (setting a name again replaces it), so repeated names, in

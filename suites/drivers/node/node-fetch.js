@@ -1,0 +1,163 @@
+'use strict';
+// h1conform driver for Node.js's built-in fetch (undici): redirect "manual", and per session a
+// dispatcher from the npm package undici, pinned in package.json to the release Node 20 bundles
+// (process.versions.undici): Node exposes no constructor for its own dispatcher, and fetch takes
+// any undici dispatcher as its `dispatcher` option. See docs/driver-protocol.md.
+//
+// Caveat: fetch decodes the body by its Content-Encoding (gzip, x-gzip, deflate, br) by itself,
+// as the Fetch standard says, and no option turns that off; it also asks for it, sending
+// "accept-encoding: gzip, deflate" on every request.
+
+const fs = require('node:fs');
+const undici = require('undici');
+const {
+  bodyBytes, errorAnswer, responseAnswer, serve, unsupportedAnswer,
+} = require('./protocol');
+const { socketErrorKind } = require('./socket-errors');
+
+// Methods the Fetch standard forbids (compared case-insensitively): fetch cannot send them.
+const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
+
+// Header fields undici's dispatcher refuses to take from a caller (UND_ERR_INVALID_ARG): it
+// writes the message framing and connection management itself.
+const DISPATCHER_OWNED_HEADERS = new Set(['connection', 'transfer-encoding', 'keep-alive', 'upgrade']);
+
+// fetch drops a caller's Host (a forbidden request-header in the Fetch standard) and writes its
+// own: it cannot send one.
+const DROPPED_HEADERS = new Set(['host']);
+
+// undici refuses a body whose length differs from the caller's Content-Length, once connected
+// but before writing a byte.
+const LENGTH_MISMATCH = 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH';
+
+// The type under which this driver reports the TypeError of fetch's Request constructor, which
+// checks the URL, the method, the header names and values and whether the method may have a body,
+// before any network activity: fetch's own input check, and only that.
+const REQUEST_REFUSED = 'TypeError';
+
+// undici's timeouts: waiting for the connection, for a whole response head, for a body chunk.
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+function tlsOptions(settings) {
+  if (settings === null) return {};
+  const options = {};
+  if (settings.ca_file !== null) options.ca = fs.readFileSync(settings.ca_file);
+  if (settings.client_cert !== null) {
+    // One PEM holds the chain and the key: OpenSSL picks the certificates for `cert` and the key
+    // for `key` out of it.
+    options.cert = fs.readFileSync(settings.client_cert);
+    options.key = options.cert;
+  }
+  if (!settings.check_hostname) options.checkServerIdentity = () => undefined;
+  return options;
+}
+
+function dispatcher({ timeout, tls: tlsSettings, proxy }) {
+  const milliseconds = Math.ceil(timeout * 1000);
+  const timeouts = { headersTimeout: milliseconds, bodyTimeout: milliseconds };
+  const connect = { timeout: milliseconds, ...tlsOptions(tlsSettings) };
+  if (proxy === null) return new undici.Agent({ ...timeouts, connect });
+  // proxyTunnel false: http URLs go to the proxy in absolute form; https ones always tunnel.
+  return new undici.ProxyAgent({
+    uri: proxy, proxyTunnel: false, ...timeouts, proxyTls: { timeout: milliseconds }, requestTls: connect,
+  });
+}
+
+// The innermost error of fetch's chain (a network error's `cause`) that carries a code.
+function codedCause(error) {
+  let coded = null;
+  for (let link = error; link instanceof Error; link = link.cause) {
+    if (link.code !== undefined) coded = link;
+  }
+  return coded;
+}
+
+// The answer for a failed fetch or body read; `headReceived` tells which it was.
+function failureAnswer(error, command, headReceived) {
+  const cause = codedCause(error);
+  if (cause === null) return errorAnswer('unclassified', error.name, error.message);
+  const code = String(cause.code);
+  if (code === 'UND_ERR_NOT_SUPPORTED' || (code === 'UND_ERR_INVALID_ARG' && ownsHeader(command))) {
+    return unsupportedAnswer(`undici refuses this request: ${cause.message}`);
+  }
+  if (code === LENGTH_MISMATCH) return errorAnswer('invalid-input', code, cause.message);
+  if (TIMEOUT_CODES.has(code)) return errorAnswer('timeout', code, cause.message);
+  if (code === 'UND_ERR_SOCKET') {
+    // undici's SocketError: the server closed the connection ("other side closed").
+    return errorAnswer(headReceived ? 'incomplete-message' : 'connection-closed', code, cause.message);
+  }
+  const kind = socketErrorKind(code, headReceived) ?? 'unclassified';
+  return errorAnswer(kind, code, cause.message);
+}
+
+function ownsHeader(command) {
+  return command.headers.some(([name]) => DISPATCHER_OWNED_HEADERS.has(name.toLowerCase()));
+}
+
+// fetch's Request, or the answer saying why fetch refused to build it.
+function buildRequest(command) {
+  const dropped = command.headers.find(([name]) => DROPPED_HEADERS.has(name.toLowerCase()));
+  if (dropped !== undefined) return unsupportedAnswer(`fetch drops a caller's ${dropped[0]} field and sends its own`);
+  try {
+    const body = bodyBytes(command.body);
+    return new Request(command.url, {
+      method: command.method, headers: command.headers, body: body ?? undefined, redirect: 'manual',
+    });
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    if (FORBIDDEN_METHODS.has(command.method.toUpperCase())) {
+      return unsupportedAnswer(`fetch forbids the method: ${error.message}`);
+    }
+    return errorAnswer('invalid-input', REQUEST_REFUSED, error.message);
+  }
+}
+
+class Session {
+  constructor(open) {
+    this.dispatcher = dispatcher(open);
+  }
+
+  async request(command) {
+    const request = buildRequest(command);
+    if (!(request instanceof Request)) return request;
+    let response;
+    try {
+      response = await fetch(request, { dispatcher: this.dispatcher });
+    } catch (error) {
+      return failureAnswer(error, command, false);
+    }
+    let body;
+    try {
+      body = Buffer.from(await response.arrayBuffer());
+    } catch (error) {
+      return failureAnswer(error, command, true);
+    }
+    // fetch exposes no HTTP version, and its Headers iterate sorted by lowercased name, the values
+    // of a repeated name combined (Set-Cookie apart): that is the response as fetch gives it.
+    return responseAnswer({
+      status: response.status, reason: response.statusText, version: null, headers: [...response.headers], body,
+    });
+  }
+
+  close() {
+    return this.dispatcher.destroy();
+  }
+}
+
+function undiciVersion() {
+  const dispatcherVersion = require('undici/package.json').version;
+  const fetchVersion = process.versions.undici;
+  return dispatcherVersion === fetchVersion
+    ? `undici ${fetchVersion}` : `undici ${fetchVersion} (fetch), ${dispatcherVersion} (dispatcher)`;
+}
+
+serve({
+  name: 'node-fetch',
+  client: 'Node.js fetch (undici)',
+  version: `node ${process.version}, ${undiciVersion()}`,
+  features: [
+    'custom-methods', 'reason-phrase', 'tls', 'client-certificate', 'forward-proxy', 'connect-tunnel',
+    'persistent-connections',
+  ],
+  validation_errors: [REQUEST_REFUSED, LENGTH_MISMATCH],
+}, { openSession: (open) => new Session(open) });
