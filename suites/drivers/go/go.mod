@@ -1,0 +1,3 @@
+module h1conform/drivers/go-net-http
+
+go 1.19
