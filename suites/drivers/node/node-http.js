@@ -169,23 +169,27 @@ function refusal(error) {
 // Sends the request and reads the whole response; `settle` receives the first outcome only.
 function exchange(outgoing, body, settle) {
   let settled = false;
-  let headReceived = false;
+  let incoming = null;
   const finish = (answer) => {
     if (!settled) {
       settled = true;
       settle(answer);
     }
   };
-  const fail = (error) => finish(errorAnswer(errorKind(error, headReceived), error.code ?? error.name, error.message));
+  const fail = (error) => finish(errorAnswer(errorKind(error, incoming !== null), error.code ?? error.name, error.message));
   // The type names Node's 'timeout' event: Node raises no error of its own for it.
   outgoing.on('timeout', () => {
     const error = timeoutError(outgoing.timeout);
     finish(errorAnswer('timeout', 'timeout', error.message));
     outgoing.destroy(error);
   });
-  outgoing.on('error', fail);
-  outgoing.on('response', (incoming) => {
-    headReceived = true;
+  outgoing.on('error', (error) => {
+    // Node parses bytes that follow a complete response as the next response and reports their
+    // error on the request; the response itself is whole, and Node still ends it normally.
+    if (incoming === null || !incoming.complete) fail(error);
+  });
+  outgoing.on('response', (response) => {
+    incoming = response;
     const chunks = [];
     incoming.on('data', (chunk) => chunks.push(chunk));
     incoming.on('error', fail);
