@@ -1,0 +1,73 @@
+import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The answer to a request, as the protocol spells it. */
+final class Outcomes {
+    // The JDK's request builder refuses a URI, method or header it will not send with
+    // IllegalArgumentException (its documented exception for that); the only refusal it has.
+    static final String VALIDATION_ERROR = "IllegalArgumentException";
+
+    private Outcomes() {
+    }
+
+    static Map<String, Object> ok(long id) {
+        Map<String, Object> ok = answer(id);
+        ok.put("ok", true);
+        return ok;
+    }
+
+    static Map<String, Object> unsupported(long id, String why) {
+        Map<String, Object> unsupported = answer(id);
+        unsupported.put("unsupported", why);
+        return unsupported;
+    }
+
+    static Map<String, Object> response(long id, HttpResponse<byte[]> response) {
+        Map<String, Object> fields = new LinkedHashMap<>();
+        fields.put("status", response.statusCode());
+        fields.put("reason", null);
+        fields.put("version", null);
+        fields.put("headers", headerPairs(response));
+        fields.put("body", Base64.getEncoder().encodeToString(response.body()));
+        Map<String, Object> answer = answer(id);
+        answer.put("response", fields);
+        return answer;
+    }
+
+    // HttpHeaders keeps fields in a map sorted by name (case-insensitively; names come
+    // lower-cased): the order on the wire is lost, except among the values of one name.
+    private static List<Object> headerPairs(HttpResponse<byte[]> response) {
+        List<Object> pairs = new ArrayList<>();
+        response.headers().map().forEach((name, values) -> values.forEach(value -> pairs.add(List.of(name, value))));
+        return pairs;
+    }
+
+    /** The builder refused the request: by design for what it never lets a caller set, else invalid input. */
+    static Map<String, Object> refused(long id, IllegalArgumentException refusal) {
+        if (ErrorKinds.isRestriction(refusal)) {
+            return unsupported(id, "java.net.http.HttpClient cannot send this request: " + refusal.getMessage());
+        }
+        return failure(id, refusal);
+    }
+
+    static Map<String, Object> failure(long id, Throwable thrown) {
+        Throwable cause = ErrorKinds.unwrap(thrown);
+        Map<String, Object> error = new LinkedHashMap<>();
+        error.put("kind", ErrorKinds.of(cause));
+        error.put("type", ErrorKinds.typeName(cause));
+        error.put("message", String.valueOf(cause.getMessage()));
+        Map<String, Object> answer = answer(id);
+        answer.put("error", error);
+        return answer;
+    }
+
+    private static Map<String, Object> answer(long id) {
+        Map<String, Object> answer = new LinkedHashMap<>();
+        answer.put("id", id);
+        return answer;
+    }
+}

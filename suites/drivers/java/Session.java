@@ -1,0 +1,125 @@
+import java.net.InetSocketAddress;
+import java.net.ProxySelector;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.stream.Collectors;
+
+/** One session of the protocol: an HttpClient of its own, whose pool the session's requests share. */
+final class Session {
+    // How long close() waits for the client's connections to be closed before the driver gives up.
+    private static final long CLOSE_WAIT_MILLIS = 10_000;
+
+    /** The client cannot be set up as an open asks; the open is answered "unsupported". */
+    static final class CannotHonour extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        CannotHonour(String why) {
+            super(why);
+        }
+    }
+
+    private final HttpClient client;
+    private final ExecutorService executor;
+    private final Thread selectorManager;
+    private final Duration timeout;
+
+    private Session(HttpClient client, ExecutorService executor, Thread selectorManager, Duration timeout) {
+        this.client = client;
+        this.executor = executor;
+        this.selectorManager = selectorManager;
+        this.timeout = timeout;
+    }
+
+    static Session open(double timeoutSeconds, Tls.Settings tls, String proxy) throws CannotHonour {
+        Duration timeout = Duration.ofNanos(Math.round(timeoutSeconds * 1e9));
+        ExecutorService executor = Executors.newCachedThreadPool(Session::daemon);
+        HttpClient.Builder builder = HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1)
+                .followRedirects(HttpClient.Redirect.NEVER)
+                .connectTimeout(timeout)
+                .executor(executor)
+                .proxy(proxy == null ? HttpClient.Builder.NO_PROXY : proxySelector(proxy));
+        if (tls != null) {
+            builder.sslContext(Tls.context(tls));
+        }
+        Set<Thread> before = Thread.getAllStackTraces().keySet();
+        HttpClient client = builder.build();
+        return new Session(client, executor, selectorManagerStartedSince(before), timeout);
+    }
+
+    /**
+     * The request, as the JDK's builder makes it: IllegalArgumentException if it refuses the URI,
+     * the method or a header. The timeout is the JDK's only one, for the whole exchange up to the
+     * response's head: the JDK has no timeout per read or write.
+     */
+    HttpRequest build(String method, String url, List<String[]> headers, byte[] body) {
+        HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create(url))
+                .timeout(timeout)
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofByteArray(body));
+        for (String[] header : headers) {
+            builder.header(header[0], header[1]);
+        }
+        return builder.build();
+    }
+
+    /** Sends the request and reads its whole body; a failure comes as a CompletionException. */
+    HttpResponse<byte[]> send(HttpRequest request) {
+        return client.sendAsync(request, HttpResponse.BodyHandlers.ofByteArray()).join();
+    }
+
+    /**
+     * Closes every connection of the session. HttpClient has no close() before Java 21: its
+     * selector manager thread owns the connections and closes them all when it ends, which an
+     * interrupt makes it do at once (left alone, it ends only some seconds after the client is
+     * garbage). The close is done when that thread has ended.
+     */
+    void close() {
+        selectorManager.interrupt();
+        try {
+            selectorManager.join(CLOSE_WAIT_MILLIS);
+        } catch (InterruptedException unexpected) {
+            Thread.currentThread().interrupt();
+        }
+        executor.shutdownNow();
+        if (selectorManager.isAlive()) {
+            throw new IllegalStateException(selectorManager.getName() + " did not end: the session's connections "
+                    + "may still be open");
+        }
+    }
+
+    private static ProxySelector proxySelector(String proxy) {
+        URI address = URI.create(proxy);
+        if (!"http".equals(address.getScheme()) || address.getHost() == null || address.getPort() < 0) {
+            throw new IllegalArgumentException("a proxy must be http://HOST:PORT, not " + proxy);
+        }
+        return ProxySelector.of(new InetSocketAddress(address.getHost(), address.getPort()));
+    }
+
+    // Building an HttpClient starts its selector manager thread ("HttpClient-N-SelectorManager"),
+    // which the API does not hand out: found as the one such thread the build added.
+    private static Thread selectorManagerStartedSince(Set<Thread> before) {
+        List<Thread> started = Thread.getAllStackTraces().keySet().stream()
+                .filter(thread -> !before.contains(thread) && thread.getName().endsWith("-SelectorManager"))
+                .collect(Collectors.toList());
+        if (started.size() != 1) {
+            throw new IllegalStateException("building an HttpClient started " + started.size()
+                    + " selector manager threads, not one: its connections could not be closed");
+        }
+        return started.get(0);
+    }
+
+    // The client's worker threads must not keep the driver alive once its input has ended.
+    private static Thread daemon(Runnable work) {
+        Thread thread = new Thread(work);
+        thread.setDaemon(true);
+        return thread;
+    }
+}
