@@ -46,12 +46,22 @@ func exchange(s *session, cmd command) answer {
 		return answer{ID: cmd.ID, Error: classify(err, seen)}
 	}
 	defer response.Body.Close()
-	body, err := io.ReadAll(response.Body)
+	body, err := readBody(response)
 	if err != nil {
 		// The head arrived: an error now is an error of the request, not a response.
 		return answer{ID: cmd.ID, Error: classify(err, seen)}
 	}
 	return answer{ID: cmd.ID, Response: describe(response, body)}
+}
+
+// readBody reads the response's content to its end. A 101 has none (a 1xx response ends with its
+// head): when it switches protocols, net/http hands over the connection itself as Body, for the
+// new protocol, which is closed unread.
+func readBody(response *http.Response) ([]byte, error) {
+	if response.StatusCode == http.StatusSwitchingProtocols {
+		return []byte{}, nil
+	}
+	return io.ReadAll(response.Body)
 }
 
 // inexpressible says why net/http cannot send these header pairs exactly, or "" if it can.
