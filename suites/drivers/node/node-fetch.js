@@ -38,6 +38,20 @@ const REQUEST_REFUSED = 'TypeError';
 // undici's timeouts: waiting for the connection, for a whole response head, for a body chunk.
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
+// undici's own refusals of a response, beside llhttp's HPE_* ones: a header section over its
+// bound (maxHeaderSize), and a body shorter than its Content-Length when the connection ended
+// (undici then takes what came as the whole message, and checks its length).
+const RESPONSE_ERROR_KINDS = new Map([
+  ['UND_ERR_HEADERS_OVERFLOW', 'protocol-error'],
+  ['UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'incomplete-message'],
+]);
+
+// A SocketError (UND_ERR_SOCKET) is undici's code for a connection that ended ("other side
+// closed", "closed"), and also for two responses it refuses outside llhttp, told apart only by
+// the message (lib/dispatcher/client-h1.js): a 100 (Continue) (undici sends no Expect and does
+// not read one), and a 101 to a request that asked for no upgrade.
+const REFUSED_RESPONSE_MESSAGES = new Set(['bad response', 'bad upgrade']);
+
 function tlsOptions(settings) {
   if (settings === null) return {};
   const options = {};
@@ -82,8 +96,9 @@ function failureAnswer(error, command, headReceived) {
   }
   if (code === LENGTH_MISMATCH) return errorAnswer('invalid-input', code, cause.message);
   if (TIMEOUT_CODES.has(code)) return errorAnswer('timeout', code, cause.message);
+  if (RESPONSE_ERROR_KINDS.has(code)) return errorAnswer(RESPONSE_ERROR_KINDS.get(code), code, cause.message);
   if (code === 'UND_ERR_SOCKET') {
-    // undici's SocketError: the server closed the connection ("other side closed").
+    if (REFUSED_RESPONSE_MESSAGES.has(cause.message)) return errorAnswer('protocol-error', code, cause.message);
     return errorAnswer(headReceived ? 'incomplete-message' : 'connection-closed', code, cause.message);
   }
   const kind = socketErrorKind(code, headReceived) ?? 'unclassified';

@@ -166,15 +166,34 @@ function refusal(error) {
   throw error;
 }
 
+// The protocol's response for a message Node parsed (final, or the 101 / 2xx of an upgrade or
+// CONNECT); `body` holds its content.
+function answerFor(incoming, body) {
+  return responseAnswer({
+    status: incoming.statusCode,
+    reason: incoming.statusMessage,
+    version: `HTTP/${incoming.httpVersion}`,
+    headers: pairsFromRaw(incoming.rawHeaders),
+    body,
+  });
+}
+
 // Sends the request and reads the whole response; `settle` receives the first outcome only.
+// A response is the outcome once the request is over too ('close': its body sent, or its
+// connection gone), so that the session is never closed under a body Node is still sending.
 function exchange(outgoing, body, settle) {
   let settled = false;
   let incoming = null;
+  let responseRead = null;
+  let requestOver = false;
   const finish = (answer) => {
     if (!settled) {
       settled = true;
       settle(answer);
     }
+  };
+  const finishWhenBothEnded = () => {
+    if (responseRead !== null && requestOver) finish(responseRead);
   };
   const fail = (error) => finish(errorAnswer(errorKind(error, incoming !== null), error.code ?? error.name, error.message));
   // The type names Node's 'timeout' event: Node raises no error of its own for it.
@@ -188,19 +207,29 @@ function exchange(outgoing, body, settle) {
     // error on the request; the response itself is whole, and Node still ends it normally.
     if (incoming === null || !incoming.complete) fail(error);
   });
+  outgoing.on('close', () => {
+    requestOver = true;
+    finishWhenBothEnded();
+  });
   outgoing.on('response', (response) => {
     incoming = response;
     const chunks = [];
     incoming.on('data', (chunk) => chunks.push(chunk));
     incoming.on('error', fail);
-    incoming.on('end', () => finish(responseAnswer({
-      status: incoming.statusCode,
-      reason: incoming.statusMessage,
-      version: `HTTP/${incoming.httpVersion}`,
-      headers: pairsFromRaw(incoming.rawHeaders),
-      body: Buffer.concat(chunks),
-    })));
+    incoming.on('end', () => {
+      responseRead = answerFor(incoming, Buffer.concat(chunks));
+      finishWhenBothEnded();
+    });
   });
+  // A 101 to an Upgrade, or a 2xx to CONNECT, hands the connection over to another protocol: Node
+  // gives the response head and the socket instead of a 'response'. The head is the outcome; the
+  // socket, of no use here, is closed.
+  const switched = (response, socket) => {
+    finish(answerFor(response, Buffer.alloc(0)));
+    socket.destroy();
+  };
+  outgoing.on('upgrade', switched);
+  outgoing.on('connect', switched);
   outgoing.end(body ?? undefined);
 }
 

@@ -63,6 +63,7 @@ async function answer(command, sessions, driver) {
       sessions.set(command.session, driver.openSession(command));
       return { ok: true };
     case 'request':
+      await eventsAlreadyArrived();
       return sessionOf(sessions, command).request(command);
     case 'close':
       await sessionOf(sessions, command).close();
@@ -71,6 +72,16 @@ async function answer(command, sessions, driver) {
     default:
       throw new Error(`unknown op ${JSON.stringify(command.op)}`);
   }
+}
+
+// The suite sends a command once its server's moves are done (an idle connection closed, say),
+// but this loop may read the command in the same turn of the event loop as the socket events
+// that came before it, and then run the request before the client has seen them. A program's
+// next request comes from a later event: so let the event loop go round once, taking in what
+// already arrived, before the request starts. (An immediate scheduled from an immediate runs
+// after the next poll phase.)
+function eventsAlreadyArrived() {
+  return new Promise((resolve) => { setImmediate(() => setImmediate(resolve)); });
 }
 
 function sessionOf(sessions, command) {

@@ -30,6 +30,9 @@ function socketErrorKind(code, headReceived) {
   }
   // Refused: the connection never existed, so it ended before any response.
   if (code === 'ECONNREFUSED') return 'connection-closed';
+  // EPROTO: Node's TLS layer failed to write, OpenSSL's reason in the message (bytes that were
+  // not TLS, as "wrong version number"); plain TCP sockets never report it.
+  if (code === 'EPROTO') return 'tls-failure';
   if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || CERTIFICATE_CODES.has(code)) {
     // A failed handshake (OpenSSL's reason as ERR_SSL_*), a certificate that did not verify, or
     // a name that did not match (ERR_TLS_CERT_ALTNAME_INVALID).
