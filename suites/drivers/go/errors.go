@@ -108,7 +108,8 @@ func classify(err error, seen *progress) *errorMessage {
 	// deadline as a net.Error whose Timeout() is true.
 	case errors.As(cause, &netError) && netError.Timeout():
 		return report(timedOut, typeName(cause), err)
-	case seen.handshakeFailed.Load() || errors.As(cause, &recordHeader) || isCertificateError(cause):
+	case seen.handshakeFailed.Load() || errors.As(cause, &recordHeader) || isCertificateError(cause) ||
+		isAlert(cause):
 		return report(tlsFailure, typeName(cause), err)
 	}
 	// An error met while reading a response head reaches the caller flattened into the text of
@@ -179,6 +180,15 @@ func isCertificateError(err error) bool {
 	var noRoots x509.SystemRootsError
 	return errors.As(err, &unknownAuthority) || errors.As(err, &hostname) ||
 		errors.As(err, &invalid) || errors.As(err, &noRoots)
+}
+
+// isAlert: crypto/tls reports a TLS alert as a *net.OpError whose Op is "remote error" (the peer
+// sent it) or "local error" (it was sent to the peer); the alert itself has an unexported type. In
+// TLS 1.3 the server checks the client's certificate after the client's handshake is done, so its
+// alert arrives with the response instead of ending the handshake.
+func isAlert(err error) bool {
+	var opError *net.OpError
+	return errors.As(err, &opError) && (opError.Op == "remote error" || opError.Op == "local error")
 }
 
 // isConnectionEnd: the peer reset or refused the connection, or closed it under a write.
