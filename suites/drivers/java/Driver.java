@@ -92,6 +92,8 @@ public final class Driver {
                     command.body());
         } catch (IllegalArgumentException refused) {
             return Outcomes.refused(command.id(), refused);
+        } catch (Session.CannotHonour why) {
+            return Outcomes.unsupported(command.id(), why.getMessage());
         }
         try {
             return Outcomes.response(command.id(), session.send(request));

@@ -20,6 +20,7 @@ final class ErrorKinds {
     static final String CLOSED = "connection-closed";
     static final String TIMEOUT = "timeout";
     static final String TLS = "tls-failure";
+    static final String INVALID_INPUT = "invalid-input";
     static final String UNCLASSIFIED = "unclassified";
 
     // Http1HeaderParser: the connection ended (or was reset) before one byte of a response head.

@@ -51,13 +51,18 @@ final class Outcomes {
         if (ErrorKinds.isRestriction(refusal)) {
             return unsupported(id, "java.net.http.HttpClient cannot send this request: " + refusal.getMessage());
         }
-        return failure(id, refusal);
+        return error(id, ErrorKinds.INVALID_INPUT, refusal);
     }
 
+    /** The exchange failed: the client's exception, out of the future's wrappers, and its kind. */
     static Map<String, Object> failure(long id, Throwable thrown) {
         Throwable cause = ErrorKinds.unwrap(thrown);
+        return error(id, ErrorKinds.of(cause), cause);
+    }
+
+    private static Map<String, Object> error(long id, String kind, Throwable cause) {
         Map<String, Object> error = new LinkedHashMap<>();
-        error.put("kind", ErrorKinds.of(cause));
+        error.put("kind", kind);
         error.put("type", ErrorKinds.typeName(cause));
         error.put("message", String.valueOf(cause.getMessage()));
         Map<String, Object> answer = answer(id);

@@ -16,7 +16,7 @@ final class Session {
     // How long close() waits for the client's connections to be closed before the driver gives up.
     private static final long CLOSE_WAIT_MILLIS = 10_000;
 
-    /** The client cannot be set up as an open asks; the open is answered "unsupported". */
+    /** The client cannot be set up, or send a request, as asked: answered "unsupported". */
     static final class CannotHonour extends Exception {
         private static final long serialVersionUID = 1L;
 
@@ -29,12 +29,15 @@ final class Session {
     private final ExecutorService executor;
     private final Thread selectorManager;
     private final Duration timeout;
+    private final boolean proxied;
 
-    private Session(HttpClient client, ExecutorService executor, Thread selectorManager, Duration timeout) {
+    private Session(HttpClient client, ExecutorService executor, Thread selectorManager, Duration timeout,
+                    boolean proxied) {
         this.client = client;
         this.executor = executor;
         this.selectorManager = selectorManager;
         this.timeout = timeout;
+        this.proxied = proxied;
     }
 
     static Session open(double timeoutSeconds, Tls.Settings tls, String proxy) throws CannotHonour {
@@ -51,15 +54,16 @@ final class Session {
         }
         Set<Thread> before = Thread.getAllStackTraces().keySet();
         HttpClient client = builder.build();
-        return new Session(client, executor, selectorManagerStartedSince(before), timeout);
+        return new Session(client, executor, selectorManagerStartedSince(before), timeout, proxy != null);
     }
 
     /**
      * The request, as the JDK's builder makes it: IllegalArgumentException if it refuses the URI,
      * the method or a header. The timeout is the JDK's only one, for the whole exchange up to the
-     * response's head: the JDK has no timeout per read or write.
+     * response's head: the JDK has no timeout per read or write. CannotHonour if the client
+     * would not send it as asked.
      */
-    HttpRequest build(String method, String url, List<String[]> headers, byte[] body) {
+    HttpRequest build(String method, String url, List<String[]> headers, byte[] body) throws CannotHonour {
         HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create(url))
                 .timeout(timeout)
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
@@ -67,7 +71,21 @@ final class Session {
         for (String[] header : headers) {
             builder.header(header[0], header[1]);
         }
-        return builder.build();
+        HttpRequest request = builder.build();
+        requireProxyFieldsSent(request);
+        return request;
+    }
+
+    // The JDK sends a caller's Proxy-* fields to a forward proxy only: on a request to an origin
+    // server, direct or through a tunnel, it drops them without a word (HttpConnection.headerFilter).
+    private void requireProxyFieldsSent(HttpRequest request) throws CannotHonour {
+        boolean toForwardProxy = proxied && "http".equalsIgnoreCase(request.uri().getScheme());
+        for (String name : request.headers().map().keySet()) {
+            if (!toForwardProxy && name.length() > "proxy-".length() && name.regionMatches(true, 0, "proxy-", 0, 6)) {
+                throw new CannotHonour("java.net.http.HttpClient sends no " + name + " field to an origin server: "
+                        + "it drops a caller's Proxy-* fields unless the request goes to a forward proxy");
+            }
+        }
     }
 
     /** Sends the request and reads its whole body; a failure comes as a CompletionException. */
