@@ -40,7 +40,7 @@ CODE_NAMES = {
 }
 # curl's refusals of a request it cannot build: a URL its parser rejects (a space or a control
 # character in it), a scheme it does not know. They count as refusals only when curl made no
-# connection (see `_refused`).
+# connection (see `_kind`).
 VALIDATION_ERRORS = ["CURLE_URL_MALFORMAT", "CURLE_UNSUPPORTED_PROTOCOL"]
 REFUSAL_CODES = {3, 1}
 TLS_CODES = {35, 53, 54, 58, 59, 60, 64, 66, 77, 80, 82, 83, 90, 91, 98}
@@ -52,6 +52,7 @@ KIND_BY_CODE = {
     18: "incomplete-message",  # "transfer closed with N bytes remaining to read"
     8: "protocol-error",  # "Weird server reply": a status line or field curl cannot parse
     97: "protocol-error",  # the proxy's answer to CONNECT was not usable
+    61: "protocol-error",  # a transfer coding curl does not know, or one with parameters
 }
 # The only environment variable curl is given (see `_environment`).
 ENVIRONMENT_PASSED = ("PATH",)
@@ -253,13 +254,20 @@ def _error(result: subprocess.CompletedProcess, heads: str) -> dict:
     code = result.returncode
     if code < 0:
         return {"kind": "unclassified", "type": f"signal {-code}", "message": message}
-    return {"kind": _kind(code, message, result.stdout, heads), "type": CODE_NAMES.get(code, f"CURLcode {code}"),
-            "message": message}
+    connected = _connections(result.stdout) != 0
+    return {"kind": _kind(code, message, connected, response_started=bool(heads)),
+            "type": CODE_NAMES.get(code, f"CURLcode {code}"), "message": message}
 
 
-def _kind(code: int, message: str, written: bytes, heads: str) -> str:
+def _connections(written: bytes) -> int | None:
+    """How many connections curl made (-w's %{num_connects}), None if it did not say."""
+    fields = written.split()
+    return int(fields[1]) if len(fields) == 2 and fields[1].isdigit() else None
+
+
+def _kind(code: int, message: str, connected: bool, response_started: bool) -> str:
     if code in REFUSAL_CODES:
-        if _refused(written):
+        if not connected:
             return "invalid-input"
         # After connecting, CURLE_UNSUPPORTED_PROTOCOL is a response's HTTP version curl does not
         # support ("Unsupported HTTP version in response", or HTTP/0.9 it does not accept).
@@ -267,14 +275,17 @@ def _kind(code: int, message: str, written: bytes, heads: str) -> str:
     if code in TLS_CODES:
         return "tls-failure"
     if code == 56:
-        return _receive_error_kind(message.lower(), response_started=bool(heads))
+        return _receive_error_kind(message.lower(), response_started)
+    if code == 43 and response_started:
+        # libcurl 7.88 stops its response parser with CURLE_BAD_FUNCTION_ARGUMENT, its code for
+        # any bad parameter, on a chunked body it cannot decode ("Failed reading the
+        # chunked-encoded stream") or a folded line with no field before it.
+        return "protocol-error"
+    if code == 27 and connected:
+        # libcurl 7.88 refuses a response head line longer than its limit (CURL_MAX_HTTP_HEADER,
+        # 100 KiB) with its buffer's error, CURLE_OUT_OF_MEMORY (later versions: CURLE_TOO_LARGE).
+        return "protocol-error"
     return KIND_BY_CODE.get(code, "unclassified")
-
-
-def _refused(written: bytes) -> bool:
-    """Whether curl stopped before making any connection (-w's %{num_connects} is 0)."""
-    fields = written.split()
-    return len(fields) == 2 and fields[1] == b"0"
 
 
 def _receive_error_kind(message: str, response_started: bool) -> str:
