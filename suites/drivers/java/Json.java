@@ -139,7 +139,8 @@ final class Json {
         }
         int unit = 0;
         for (int end = position + 4; position < end; position++) {
-            int digit = Character.digit(text.charAt(position), 16);
+            char c = text.charAt(position);
+            int digit = c < 0x80 ? Character.digit(c, 16) : -1; // ASCII hex digits only
             if (digit < 0) {
                 throw error("invalid \\u escape");
             }
