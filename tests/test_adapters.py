@@ -153,6 +153,46 @@ def test_response_as_the_client_exposes_it(adapter: WireAdapter, server: Scripte
     assert sent.header_values("x-sent") == [b"yes"]
 
 
+def test_response_fields_are_the_octets_received(adapter: WireAdapter, server: ScriptedServer) -> None:
+    # The wire profile holds received octets as ISO-8859-1 text, each name in the case it was sent:
+    # httpx's str views lower-case names and decode UTF-8, aiohttp's decode UTF-8 with surrogates;
+    # the adapters hand over the octets those clients keep. The control is the ASCII field.
+    server.add_connection(respond(b"HTTP/1.1 200 OK\r\nX-Mixed-Case: ascii\r\nX-Latin: caf\xe9\r\n"
+                                  b"X-Utf8: \xc3\x9c\r\nContent-Length: 2\r\n\r\nok"))
+    with _session(adapter) as session:
+        outcome = session.request("GET", server.url("/"))
+    assert isinstance(outcome, Response), outcome
+    assert outcome.headers[:3] == [("X-Mixed-Case", "ascii"), ("X-Latin", "caf\xe9"), ("X-Utf8", "\xc3\x9c")]
+
+
+def test_request_field_with_obs_text_is_sent_as_its_octet(adapter: WireAdapter, server: ScriptedServer) -> None:
+    # "caf\xe9" stands for the octets c a f 0xE9 (obs-text is valid in a field value); httpx sends
+    # only ASCII from a str, so its adapter hands it bytes. "plain" is the control.
+    server.add_connection(respond(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
+    with _session(adapter) as session:
+        outcome = session.request("GET", server.url("/"), [("X-Plain", "plain"), ("X-Latin", "caf\xe9")])
+    assert isinstance(outcome, Response), outcome
+    sent = server.requests[0]
+    assert (sent.header_values("x-plain"), sent.header_values("x-latin")) == ([b"plain"], [b"caf\xe9"])
+
+
+@pytest.mark.parametrize("lines, fields", [
+    pytest.param([b"X-A: v\r\n"], [("X-A", "v")], id="control-plain"),
+    pytest.param([b"X-A: a\r\n", b"  \tb  \r\n"], [("X-A", "a\tb")], id="fold-keeps-the-last-blank"),
+    pytest.param([b"X-A: a\r\n", b" \r\n"], [("X-A", "a")], id="fold-of-blanks-only"),
+    pytest.param([b" X-A: v\r\n", b"\tX-B: w\r\n"], [("X-A", "v\tX-B: w")], id="blank-first-line"),
+    pytest.param([b"X-A: v\r\n", b"\r\n", b"X-Trailer: t\r\n"], [("X-A", "v")], id="trailer-after-head"),
+])
+def test_pycurl_head_reads_lines_as_libcurl_header_store(lines: list[bytes], fields: list[tuple[str, str]]) -> None:
+    # libcurl's curl_easy_header(): an obs-fold line joins the value before it with the last of its
+    # leading blanks; a blank-led line with no field before it is a field once its blanks go.
+    pycurl_adapter = pytest.importorskip("h1conform.suites.adapters.pycurl_adapter")
+    head = pycurl_adapter._Head()
+    for line in [b"HTTP/1.1 200 OK\r\n", *lines]:
+        head.line(line)
+    assert head.headers == fields
+
+
 def test_session_keeps_the_connection(adapter: WireAdapter, server: ScriptedServer) -> None:
     ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
     if adapter.name in NO_KEEP_ALIVE:

@@ -6,6 +6,9 @@ no redirect, and has the session's timeout for connecting and for each read. TLS
 `ssl.SSLContext` given to the connector (`ssl=`); a proxy is the request's `proxy=` (https URLs
 through a CONNECT tunnel). Request headers are a list of pairs, so a field name given twice is sent
 twice; response headers are `ClientResponse.headers` (a multidict: in order, repeats kept).
+aiohttp decodes the names, values and reason phrase it received as UTF-8 with surrogateescape,
+which keeps every octet; the wire profile holds octets as ISO-8859-1 text, as http.client does, so
+the adapter turns them back into the octets aiohttp kept and decodes those so.
 """
 
 from __future__ import annotations
@@ -72,7 +75,8 @@ class _Session(WireSession):
             body = await response.read()
         finally:
             await context.__aexit__(None, None, None)
-        return Response(response.status, response.reason or "", list(response.headers.items()), body,
+        headers = [(_octets(name), _octets(value)) for name, value in response.headers.items()]
+        return Response(response.status, _octets(response.reason or ""), headers, body,
                         http_version(tuple(response.version) if response.version else None))
 
     def close(self) -> None:
@@ -119,6 +123,12 @@ class _TrackingConnector(aiohttp.TCPConnector):
         if connection.transport is not None:
             self._made.append(connection.transport)
         return connection
+
+
+def _octets(text: str) -> str:
+    """aiohttp's text for received octets (UTF-8, undecodable octets as lone surrogates) as the
+    wire profile holds them: one ISO-8859-1 character per octet."""
+    return text.encode("utf-8", "surrogateescape").decode("latin-1")
 
 
 def _payload(body: bytes | None) -> bytes | io.BytesIO | None:

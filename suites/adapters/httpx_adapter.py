@@ -4,8 +4,14 @@ The client has `trust_env=False` (no proxy, CA bundle, SSLKEYLOGFILE or .netrc f
 environment), follows no redirect (httpx's default) and has the session's timeout for connect,
 read, write and pool. TLS settings go in an `ssl.SSLContext` passed as `verify=` (the way httpx 0.28
 documents: its `cert=` and string `verify=` are deprecated); a proxy is `proxy=`. Request headers
-are a list of pairs, so a field name given twice is sent twice; response headers are
-`Response.headers.multi_items()`, in order, repeats kept.
+are a list of pairs of bytes, so a field name given twice is sent twice and a value may hold
+obs-text: httpx encodes a str value as ASCII only, and takes bytes for any other octet. Response
+headers are `Response.headers.raw`, in order, repeats kept, each name as the server sent it (the
+str views lower-case names, which RFC 9110 5.1 lets a recipient do but hides what was received);
+the reason phrase is the `reason_phrase` extension, the octets received (`Response.reason_phrase`
+drops every octet that is not ASCII). The wire profile holds octets as ISO-8859-1 text, as
+http.client does, so these bytes are decoded so; httpx's own str views decode the same octets as
+ASCII, UTF-8 or ISO-8859-1 (`Headers.encoding`), nothing is lost either way.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import httpx
 from h1conform.suites.adapters._common import EVERY_FEATURE, ClientAdapter, ssl_context
 from h1conform.suites.harness.wire import (
     ErrorKind,
+    Headers,
     RefusedInput,
     Response,
     TLSConfig,
@@ -43,7 +50,7 @@ class _Session(WireSession):
 
     def send(self, request: WireRequest) -> Response:
         try:
-            built = self._client.build_request(request.method, request.url, headers=list(request.headers),
+            built = self._client.build_request(request.method, request.url, headers=_octet_pairs(request.headers),
                                                content=request.body)
         except VALIDATION_ERRORS as refused:
             # A URL httpx cannot parse, a header value that is not ASCII...: refused while building.
@@ -53,11 +60,33 @@ class _Session(WireSession):
             body = response.read()
         finally:
             response.close()
-        return Response(response.status_code, response.reason_phrase, list(response.headers.multi_items()), body,
+        return Response(response.status_code, _reason(response), _text_pairs(response.headers.raw), body,
                         response.http_version)
 
     def close(self) -> None:
         self._client.close()
+
+
+def _octet_pairs(headers: Headers) -> list[tuple[bytes | str, bytes | str]]:
+    """The caller's fields as the octets they stand for; a str with a character beyond ISO-8859-1
+    stays a str, for httpx to refuse as it refuses any str it cannot encode."""
+    return [(_octets(name), _octets(value)) for name, value in headers]
+
+
+def _octets(text: str) -> bytes | str:
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text
+
+
+def _text_pairs(raw: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in raw]
+
+
+def _reason(response: httpx.Response) -> str:
+    received = response.extensions.get("reason_phrase")
+    return received.decode("latin-1") if isinstance(received, bytes) else response.reason_phrase
 
 
 def _kind(exc: BaseException) -> ErrorKind | None:

@@ -8,9 +8,12 @@ to ignore .netrc, and to follow no redirect (its default). Timeouts: `CONNECTTIM
 connecting and `TIMEOUT_MS` for the whole transfer: libcurl has no per-read timeout (its low-speed
 limit averages over seconds and misses a stall after a few bytes). TLS settings are `CAINFO`, `SSLCERT`/`SSLKEY` and `SSL_VERIFYHOST`.
 
-Headers come from HEADERFUNCTION as raw lines: the head of the last response (after any 1xx or
-CONNECT response) is split at the first colon, with obs-fold continuation lines joined to the
-line before; lines after the final head (trailers) are not response headers.
+Headers come from HEADERFUNCTION as raw lines, read the way libcurl's own header store reads them
+(`curl_easy_header()`, which pycurl does not wrap): the head of the last response (after any 1xx or
+CONNECT response) is split at the first colon, the value without its leading and trailing blanks;
+an obs-fold line is appended to the value before it with one of its leading blanks, and a
+whitespace-preceded line with no field before it is read as a field once its blanks are dropped.
+Lines after the final head (trailers) are not response headers.
 """
 
 from __future__ import annotations
@@ -47,6 +50,10 @@ _KIND_BY_CODE = {
 }
 
 
+# SP and HTAB: what libcurl's header store strips around a value.
+_BLANKS = " \t"
+
+
 class _Head:
     """Collects the head of the last response from libcurl's header lines."""
 
@@ -64,12 +71,20 @@ class _Head:
             return  # a trailer field, after the final head
         elif not text:
             self.complete = True
-        elif text[:1] in (" ", "\t") and self.headers:
-            name, value = self.headers[-1]
-            self.headers[-1] = (name, f"{value} {text.strip()}")
+        elif text[:1] in _BLANKS and self.headers:
+            self._unfold(text)
         else:
-            name, _, value = text.partition(":")
-            self.headers.append((name, value.strip(" \t")))
+            name, _, value = text.lstrip(_BLANKS).partition(":")
+            self.headers.append((name, value.strip(_BLANKS)))
+
+    def _unfold(self, line: str) -> None:
+        # As libcurl's header store: the continuation keeps the last of its leading blanks (SP or
+        # HTAB, as received) as the separator, and loses its trailing ones.
+        content = line.rstrip(_BLANKS)
+        if content:
+            kept = len(content) - len(content.lstrip(_BLANKS)) - 1
+            name, value = self.headers[-1]
+            self.headers[-1] = (name, value + content[kept:])
 
     def version_and_reason(self) -> tuple[str | None, str]:
         parts = self.status_line.split(" ", 2)
