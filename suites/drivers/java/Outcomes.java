@@ -32,10 +32,16 @@ final class Outcomes {
         fields.put("reason", null);
         fields.put("version", null);
         fields.put("headers", headerPairs(response));
-        fields.put("body", Base64.getEncoder().encodeToString(response.body()));
+        fields.put("body", Base64.getEncoder().encodeToString(bodyOf(response)));
         Map<String, Object> answer = answer(id);
         answer.put("response", fields);
         return answer;
+    }
+
+    // The JDK hands a proxy's refusal of its CONNECT (a 407, say) to the caller as the response to
+    // the https request itself, with no body read: body() is then null.
+    private static byte[] bodyOf(HttpResponse<byte[]> response) {
+        return response.body() == null ? new byte[0] : response.body();
     }
 
     // HttpHeaders keeps fields in a map sorted by name (case-insensitively; names come
