@@ -26,8 +26,11 @@ const DISPATCHER_OWNED_HEADERS = new Set(['connection', 'transfer-encoding', 'ke
 // own: it cannot send one.
 const DROPPED_HEADERS = new Set(['host']);
 
-// undici refuses a body whose length differs from the caller's Content-Length, once connected
-// but before writing a byte.
+// undici refuses a body whose length differs from the request's Content-Length, once connected
+// but before writing a byte of the request. It is an input check when the caller gave that
+// Content-Length; fetch's own (it sets one from the body) mismatches only in undici's retries,
+// after the request went out once (fetch repeats a request answered 421, as the Fetch standard
+// says).
 const LENGTH_MISMATCH = 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH';
 
 // The type under which this driver reports the TypeError of fetch's Request constructor, which
@@ -77,24 +80,39 @@ function dispatcher({ timeout, tls: tlsSettings, proxy }) {
   });
 }
 
-// The innermost error of fetch's chain (a network error's `cause`) that carries a code.
-function codedCause(error) {
+// The innermost error of fetch's chain (a network error's `cause`) that carries a code, else
+// the innermost error.
+function innermostCause(error) {
+  let innermost = error;
   let coded = null;
   for (let link = error; link instanceof Error; link = link.cause) {
+    innermost = link;
     if (link.code !== undefined) coded = link;
   }
-  return coded;
+  return coded ?? innermost;
 }
 
 // The answer for a failed fetch or body read; `headReceived` tells which it was.
 function failureAnswer(error, command, headReceived) {
-  const cause = codedCause(error);
-  if (cause === null) return errorAnswer('unclassified', error.name, error.message);
+  const cause = innermostCause(error);
+  if (cause instanceof undici.errors.HTTPParserError) {
+    // llhttp refused the bytes; undici leaves the code out for some of llhttp's errors.
+    const kind = cause.code === undefined ? 'protocol-error' : socketErrorKind(cause.code, headReceived);
+    return errorAnswer(kind, cause.code ?? cause.name, cause.message);
+  }
+  if (cause.code === undefined) {
+    // fetch's port blocking ("bad port": 9, 25, 6000... in the Fetch standard) is a network error
+    // without a code: fetch cannot reach those ports at all.
+    if (cause.message === 'bad port') return unsupportedAnswer(`fetch blocks the port of ${command.url} (bad port)`);
+    return errorAnswer('unclassified', cause.name, cause.message);
+  }
   const code = String(cause.code);
   if (code === 'UND_ERR_NOT_SUPPORTED' || (code === 'UND_ERR_INVALID_ARG' && ownsHeader(command))) {
     return unsupportedAnswer(`undici refuses this request: ${cause.message}`);
   }
-  if (code === LENGTH_MISMATCH) return errorAnswer('invalid-input', code, cause.message);
+  if (code === LENGTH_MISMATCH && hasHeader(command, 'content-length')) {
+    return errorAnswer('invalid-input', code, cause.message);
+  }
   if (TIMEOUT_CODES.has(code)) return errorAnswer('timeout', code, cause.message);
   if (RESPONSE_ERROR_KINDS.has(code)) return errorAnswer(RESPONSE_ERROR_KINDS.get(code), code, cause.message);
   if (code === 'UND_ERR_SOCKET') {
@@ -107,6 +125,10 @@ function failureAnswer(error, command, headReceived) {
 
 function ownsHeader(command) {
   return command.headers.some(([name]) => DISPATCHER_OWNED_HEADERS.has(name.toLowerCase()));
+}
+
+function hasHeader(command, lowerCaseName) {
+  return command.headers.some(([name]) => name.toLowerCase() === lowerCaseName);
 }
 
 // fetch's Request, or the answer saying why fetch refused to build it.
@@ -150,7 +172,9 @@ class Session {
     // fetch exposes no HTTP version, and its Headers iterate sorted by lowercased name, the values
     // of a repeated name combined (Set-Cookie apart): that is the response as fetch gives it.
     return responseAnswer({
-      status: response.status, reason: response.statusText, version: null, headers: [...response.headers], body,
+      // statusText is undefined on a response through a forward proxy (undici's Http1ProxyWrapper):
+      // the client exposes no reason there.
+      status: response.status, reason: response.statusText ?? null, version: null, headers: [...response.headers], body,
     });
   }
 
