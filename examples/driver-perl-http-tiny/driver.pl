@@ -10,6 +10,7 @@ use warnings;
 use HTTP::Tiny;
 use JSON::PP;
 use MIME::Base64 qw(decode_base64 encode_base64);
+use Scalar::Util qw(weaken);
 
 # Protocol strings carry one byte per character; JSON::PP's ascii mode writes every character
 # above U+007F as \u00XX, so the bytes HTTP::Tiny hands back arrive as the protocol wants them.
@@ -57,13 +58,17 @@ my @FEATURES = ('custom-methods', 'duplicate-headers', 'reason-phrase', 'respons
 
 # Whether the response being read had begun (a byte of it received) when HTTP::Tiny failed: its
 # messages for a connection that ends do not say, the wire kinds do (connection-closed before
-# any response, incomplete-message after). Set by `readline_noting_bytes`.
-my $response_began;
+# any response, incomplete-message after). Set by `request_noting_bytes`, for the connection
+# last read from (HTTP::Tiny may retry on a new one); a weak reference, which keeps no socket open.
+my ($response_began, $reading_handle);
 
 sub main {
     binmode STDIN;
     binmode STDOUT;
     STDOUT->autoflush(1);
+    # A peer that closes during a TLS handshake would otherwise kill the driver with SIGPIPE
+    # (HTTP::Tiny ignores it only around its own reads and writes): the write fails with EPIPE.
+    $SIG{PIPE} = 'IGNORE';
     # HTTP::Tiny reads proxies from these unless told otherwise, and a CA file from SSL_CERT_FILE.
     delete @ENV{qw(all_proxy ALL_PROXY http_proxy HTTP_PROXY https_proxy HTTPS_PROXY no_proxy
                    SSL_CERT_FILE SSL_CERT_DIR)};
@@ -72,10 +77,22 @@ sub main {
             validation_errors => \@VALIDATION_ERRORS});
     my %sessions;
     while (my $line = <STDIN>) {
-        my $command = $JSON->decode($line);
+        my $command = decode_command($line);
         answer({id => 0 + $command->{id}, %{handle($command, \%sessions)}});
     }
     return 0;
+}
+
+# JSON::PP, written in Perl, takes seconds for a body of megabytes: that time would count against
+# the client. Base64 has no character JSON escapes, so the body is cut out of the line as it is
+# and decoded apart (MIME::Base64 is fast); `"body":` outside a string can only be the body's key,
+# since a quote inside a JSON string is always escaped.
+sub decode_command {
+    my ($line) = @_;
+    my $body = $line =~ s/"body":\s*"([A-Za-z0-9+\/=]*)"/"body":null/ ? $1 : undef;
+    my $command = $JSON->decode($line);
+    $command->{body} = $body if defined $body;
+    return $command;
 }
 
 sub client_version {
@@ -84,9 +101,15 @@ sub client_version {
     return $version;
 }
 
+# A body goes into the line after JSON::PP's encoding, for the same reason (see `decode_command`).
 sub answer {
     my ($message) = @_;
-    print $JSON->encode($message), "\n";
+    my $response = $message->{response};
+    my $body = $response ? delete $response->{body} : undef;
+    $response->{body} = '' if $response;
+    my $line = $JSON->encode($message);
+    $line =~ s/"body":""/"body":"$body"/ if $response;
+    print $line, "\n";
 }
 
 sub handle {
@@ -157,8 +180,9 @@ sub send_request {
     $options{content} = decode_base64($command->{body}) if defined $command->{body};
 
     my $response = request_noting_bytes($client, $method, $url, \%options);
-    return {response => response_of($response)} unless $response->{status} eq '599';
-    return {error => error_of($response->{content}, $url)};
+    # A failure is a response of status 599 that no server sent: it has no protocol version.
+    return {error => error_of($response->{content})} if $response->{status} eq '599' && !$response->{protocol};
+    return {response => response_of($response)};
 }
 
 # A protocol string as the bytes it stands for (each character is one byte, U+0000 to U+00FF).
@@ -178,6 +202,10 @@ sub request_noting_bytes {
     # the proxy's answer to CONNECT (read before TLS starts) is not the response.
     local *HTTP::Tiny::Handle::readline = sub {
         my ($handle) = @_;
+        if (!$reading_handle || $reading_handle != $handle) {
+            weaken($reading_handle = $handle);
+            $response_began = 0;
+        }
         my $line = eval { $readline->(@_) };
         my $error = $@;
         if (!$https || $handle->{fh}->isa('IO::Socket::SSL')) {
@@ -186,7 +214,7 @@ sub request_noting_bytes {
         die $error unless defined $line;
         return $line;
     };
-    $response_began = 0;
+    ($response_began, $reading_handle) = (0, undef);
     return $client->request($method, $url, $options);
 }
 
@@ -205,7 +233,7 @@ sub response_of {
 }
 
 sub error_of {
-    my ($message, $url) = @_;
+    my ($message) = @_;
     chomp(my $text = $message);
     for my $row (@KIND_BY_MESSAGE) {
         my ($start, $kind) = @$row;
