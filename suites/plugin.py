@@ -299,6 +299,8 @@ def _mark_unsupported(item: pytest.Item, info: ScenarioInfo, impl: Implementatio
         return
     if info.profile is Profile.API and not impl.has_api:
         reason = f"{impl.name} has no http.client API (wire adapter only)"
+    elif info.profile is Profile.WIRE and impl.wire.unavailable:
+        reason = impl.wire.unavailable
     elif info.profile is Profile.WIRE and not info.needs <= impl.wire.features:
         reason = f"{impl.name}'s adapter cannot express {sorted(info.needs - impl.wire.features)}"
     else:

@@ -10,15 +10,7 @@ from typing import Any
 
 from h1conform.suites.harness.api_adapter import HTTPClientAPIAdapter, split_url, ssl_context
 from h1conform.suites.harness.wire import (
-    FEATURE_CLIENT_CERT,
-    FEATURE_CUSTOM_METHODS,
-    FEATURE_DUPLICATE_HEADERS,
-    FEATURE_PERSISTENT,
-    FEATURE_PROXY,
-    FEATURE_REASON,
-    FEATURE_TLS,
-    FEATURE_TUNNEL,
-    FEATURE_VERSION,
+    EVERY_FEATURE,
     ErrorKind,
     Headers,
     TLSConfig,
@@ -40,10 +32,6 @@ STDLIB_VALIDATION_ERRORS = _STDLIB.validation_errors
 
 Classifier = Callable[[BaseException], ErrorKind | None]
 SessionFactory = Callable[[float, TLSConfig | None, str | None], WireSession]
-
-# Every wire feature: what a client that can express everything declares.
-EVERY_FEATURE = frozenset({FEATURE_CUSTOM_METHODS, FEATURE_DUPLICATE_HEADERS, FEATURE_REASON, FEATURE_VERSION,
-                           FEATURE_TLS, FEATURE_CLIENT_CERT, FEATURE_PROXY, FEATURE_TUNNEL, FEATURE_PERSISTENT})
 
 
 def _unknown(exc: BaseException) -> ErrorKind | None:

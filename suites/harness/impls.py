@@ -33,6 +33,9 @@ from types import ModuleType
 from packaging.version import InvalidVersion, Version
 
 from h1conform.suites.harness.api_adapter import HTTPClientAPIAdapter
+from h1conform.suites.harness.driver_build import ManifestError, load_manifest
+from h1conform.suites.harness.driver_process import DriverBroken
+from h1conform.suites.harness.drivers import DriverAdapter
 from h1conform.suites.harness.wire import WireAdapter
 
 ENTRY_POINT_GROUP = "h1conform.implementations"
@@ -62,6 +65,17 @@ ADAPTERS = {
     "aiohttp": BuiltinAdapter("h1conform.suites.adapters.aiohttp_adapter", "aiohttp", "aiohttp", "3.8"),
     "pycurl": BuiltinAdapter("h1conform.suites.adapters.pycurl_adapter", "pycurl", "pycurl", "7.49"),
     "urllib": BuiltinAdapter("h1conform.suites.adapters.urllib_adapter", "urllib.request", "", ""),
+}
+
+# The drivers shipped with the suite (docs/driver-protocol.md): clients of other languages, each
+# behind a process of its own; the manifests are relative to suites/drivers.
+DRIVERS_FOLDER = Path(__file__).resolve().parents[1] / "drivers"
+DRIVERS = {
+    "node-http": "node/node-http.json",
+    "node-fetch": "node/node-fetch.json",
+    "go-net-http": "go/go-net-http.json",
+    "java-httpclient": "java/java-httpclient.json",
+    "curl-cli": "curl/curl-cli.json",
 }
 
 
@@ -118,11 +132,17 @@ def _resolve(spec: str) -> Implementation:
         return _from_object(spec, spec, module)
     if spec in ADAPTERS:
         return _builtin_adapter(spec, ADAPTERS[spec])
+    if spec in DRIVERS:
+        return _driver(spec, DRIVERS_FOLDER / DRIVERS[spec])
     entry_point = _entry_point(spec)
     if entry_point is not None:
         with _running(spec, f"entry point {entry_point.value!r} failed to load"):
             loaded = entry_point.load()
         return _from_object(spec, spec, loaded)
+    if spec.endswith(".json"):
+        if not Path(spec).is_file():
+            raise ImplError(f"--impl={spec}: no such file (a driver's manifest: docs/driver-protocol.md)")
+        return _driver(spec, Path(spec))
     if spec.endswith(".py") or os.sep in spec:
         path = Path(spec)
         if path.is_dir():
@@ -170,6 +190,16 @@ def _builtin_adapter(name: str, builtin: BuiltinAdapter) -> Implementation:
     return Implementation(name, name, None, adapter, version, module.__file__ or builtin.module)
 
 
+def _driver(spec: str, manifest_path: Path) -> Implementation:
+    """A driver process's implementation: built (once) and asked its hello now, outside any scenario."""
+    try:
+        adapter = DriverAdapter(load_manifest(manifest_path))
+    except (ManifestError, DriverBroken) as exc:
+        raise ImplError(f"--impl={spec}: {' '.join(str(exc).split())}") from None
+    version = "unavailable here" if adapter.unavailable else f"{adapter.client} {adapter.version}"
+    return Implementation(adapter.name, spec, None, adapter, version, str(adapter.manifest.path))
+
+
 def _check_release(name: str, builtin: BuiltinAdapter) -> None:
     installed = importlib.metadata.version(builtin.distribution)
     try:
@@ -195,7 +225,7 @@ def _import(spec: str, module_name: str) -> ModuleType:
         except ModuleNotFoundError as exc:
             if exc.name == module_name or (exc.name and module_name.startswith(exc.name + ".")):
                 raise ImplError(f"--impl={spec}: no module named {exc.name!r} (not a built-in name "
-                                f"{sorted([*BUILTINS, *ADAPTERS])}, an entry point, or a .py file)") from None
+                                f"{sorted([*BUILTINS, *ADAPTERS, *DRIVERS])}, an entry point, a .py file or a driver's .json)") from None
             raise
 
 

@@ -31,6 +31,22 @@ class ErrorKind(enum.Enum):
     UNCLASSIFIED = "unclassified"  # an exception the adapter does not map: reported as such
 
 
+class RemoteClientError(Exception):
+    """A client's error as its driver process reported it (suites/harness/drivers.py): the wire
+    profile's kind the driver mapped it to, the client's own name for it (an exception class, an
+    error code) and its message, verbatim."""
+
+    def __init__(self, kind: ErrorKind, type_name: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.type_name = type_name
+
+
+def exception_name(exc: BaseException) -> str:
+    """The name of `exc`'s type; for an error a driver reported, the client's own name for it."""
+    return exc.type_name if isinstance(exc, RemoteClientError) else type(exc).__name__
+
+
 class Unsupported(Exception):
     """Raised by an adapter for a request its client cannot express; the scenario is *unsupported*."""
 
@@ -77,7 +93,7 @@ class Failure:
     exception: BaseException = field(compare=False)
 
     def __str__(self) -> str:
-        return f"{self.kind.value}: {type(self.exception).__name__}: {self.exception}"
+        return f"{self.kind.value}: {exception_name(self.exception)}: {self.exception}"
 
 
 Outcome = Response | Failure
@@ -165,6 +181,9 @@ class WireAdapter(abc.ABC):
     # The client's own exception classes that mean "refused the request before sending it". Only
     # these make an INVALID_INPUT outcome: an adapter that declares none can never pass a refusal row.
     validation_errors: tuple[type[BaseException], ...] = ()
+    # Why this adapter can run nothing here (a driver whose toolchain is missing): every wire
+    # scenario is then unsupported with this reason. None: it can run.
+    unavailable: str | None = None
 
     @abc.abstractmethod
     def open_session(self, *, timeout: float, tls: TLSConfig | None = None, proxy: str | None = None) -> WireSession:
@@ -179,6 +198,10 @@ class WireAdapter(abc.ABC):
     def classify(self, exc: BaseException) -> ErrorKind | None:
         """The error kind for one of the client's exceptions; None if it is not the client's."""
 
+    def declares_refusal(self, exc: BaseException) -> bool:
+        """Whether `exc` is one of the errors by which the client refuses a request before sending it."""
+        return isinstance(exc, self.validation_errors)
+
 
 class SessionHandle:
     """A session as scenarios see it: requests return outcomes instead of raising."""
@@ -190,8 +213,8 @@ class SessionHandle:
     def request(self, method: str, url: str, headers: Headers = (), body: bytes | None = None) -> Outcome:
         try:
             response = self._session.send(WireRequest(method, url, tuple(headers), body))
-        except Unsupported:
-            raise
+        except (Unsupported, HarnessError):
+            raise  # the scenario is unsupported, or the harness broke (a driver process): never the client's failure
         except RefusedInput as refused:
             return Failure(ErrorKind.INVALID_INPUT, proven_refusal(self._adapter, refused.__cause__ or refused))
         except Exception as exc:
@@ -233,11 +256,12 @@ def proven_refusal(adapter: WireAdapter, exc: BaseException) -> BaseException:
     adapter's. Otherwise a HarnessError naming the adapter: a broken adapter (or a release of the
     client it does not fit) must never pass as a client that refuses bad input. Scenarios also
     check that the server received nothing."""
-    if not isinstance(exc, adapter.validation_errors):
+    if not adapter.declares_refusal(exc):
         # A client's wrapper around its own refusal (urllib3 around http.client's InvalidURL).
-        exc = next((link for link in causes(exc) if isinstance(link, adapter.validation_errors)), exc)
-    declared = isinstance(exc, adapter.validation_errors) and not isinstance(exc, _PROGRAMMING_ERRORS)
-    origin = _raise_statement_in(exc)
+        exc = next((link for link in causes(exc) if adapter.declares_refusal(link)), exc)
+    declared = adapter.declares_refusal(exc) and not isinstance(exc, _PROGRAMMING_ERRORS)
+    # An error reported by a driver was raised in the client's own process, never by this one's code.
+    origin = "" if isinstance(exc, RemoteClientError) else _raise_statement_in(exc)
     adapters_own = bool(origin) and (origin.startswith(_HARNESS_PACKAGE) or origin == type(adapter).__module__)
     if declared and not adapters_own:
         return exc
@@ -248,7 +272,7 @@ def proven_refusal(adapter: WireAdapter, exc: BaseException) -> BaseException:
     else:
         why = ("not one of the client's validation errors the adapter declares "
                f"({', '.join(cls.__name__ for cls in adapter.validation_errors) or 'none'})")
-    raise HarnessError(f"the {adapter.name} adapter failed, not its client: {type(exc).__name__}: {exc} is {why}; "
+    raise HarnessError(f"the {adapter.name} adapter failed, not its client: {exception_name(exc)}: {exc} is {why}; "
                        "the adapter or this release of its client cannot run this scenario") from exc
 
 
@@ -302,3 +326,7 @@ FEATURE_CLIENT_CERT = "client-certificate"  # TLSConfig.client_cert presented fo
 FEATURE_PROXY = "forward-proxy"  # http URLs through a proxy, in absolute form
 FEATURE_TUNNEL = "connect-tunnel"  # https URLs through a proxy, in a CONNECT tunnel
 FEATURE_PERSISTENT = "persistent-connections"  # requests of a session can share a connection (RFC 9112 9.3)
+
+# Every wire feature: what a client that can express everything declares.
+EVERY_FEATURE = frozenset({FEATURE_CUSTOM_METHODS, FEATURE_DUPLICATE_HEADERS, FEATURE_REASON, FEATURE_VERSION,
+                           FEATURE_TLS, FEATURE_CLIENT_CERT, FEATURE_PROXY, FEATURE_TUNNEL, FEATURE_PERSISTENT})

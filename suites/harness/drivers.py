@@ -1,0 +1,220 @@
+"""Clients in any language, behind a driver process: the wire adapter that speaks the driver protocol.
+
+`DriverAdapter` is a WireAdapter like the in-process ones (suites/adapters/): scenarios open
+sessions and send requests through it, and get a Response or a Failure of one of the wire
+profile's error kinds. Underneath, each session and request is a command to the driver process
+(suites/harness/driver_process.py), started once per test process and kept running, so that a
+scenario pays for a few JSON lines, not for a start-up.
+
+What stays with the harness: starting or building a driver is the harness's time (the deadline is
+paused), and a driver that breaks the protocol makes its scenario `error`, then is replaced.
+What is the client's: an error it reports (its kind, its own type name and message), and a hang,
+which the scenario's deadline ends as `timeout` (the driver is then stopped: its state is unknown).
+"""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import binascii
+import itertools
+from typing import Any, TypeGuard
+
+from h1conform.suites.harness.deadline import deadline_paused
+from h1conform.suites.harness.driver_build import Manifest, build_folder, expand, missing_programs
+from h1conform.suites.harness.driver_process import DriverBroken, DriverProcess, shown
+from h1conform.suites.harness.errors import HarnessError
+from h1conform.suites.harness.wire import (
+    EVERY_FEATURE,
+    ErrorKind,
+    RemoteClientError,
+    Response,
+    TLSConfig,
+    Unsupported,
+    WireAdapter,
+    WireRequest,
+    WireSession,
+)
+
+_KINDS = {kind.value: kind for kind in ErrorKind}
+
+
+class DriverAdapter(WireAdapter):
+    """The wire adapter of one driver, from its manifest. If a required program is missing, the
+    adapter is `unavailable` (every wire scenario unsupported, with that reason), never an error."""
+
+    def __init__(self, manifest: Manifest) -> None:
+        self.manifest = manifest
+        self.name = manifest.name
+        self.client = manifest.name
+        self.version = "unknown"
+        self._process: DriverProcess | None = None
+        atexit.register(self._stop)
+        self._remote_refusals: frozenset[str] = frozenset()
+        missing = missing_programs(manifest)
+        if missing:
+            self.unavailable = (f"driver {manifest.name} needs {', '.join(missing)}, which is not on PATH "
+                                f"(install it to test this client)")
+            self.features = EVERY_FEATURE  # so that every wire scenario reaches the one reason above
+            return
+        self._argv = [expand(argument) for argument in manifest.command]
+        self._folder = build_folder(manifest)
+        # Said once at resolution, so that reports can show the client and its version; the
+        # process is stopped again (a controller of xdist workers never runs a scenario).
+        self._start()
+        self._stop()
+
+    def _start(self) -> DriverProcess:
+        process = DriverProcess(self.name, self._argv, self._folder)
+        try:
+            self._adopt(process.hello(), process)
+        except BaseException:
+            process.kill()
+            raise
+        self._process = process
+        return process
+
+    def _stop(self) -> None:
+        if self._process is not None:
+            self._process.stop()
+            self._process = None
+
+    def _adopt(self, hello: dict[str, Any], process: DriverProcess) -> None:
+        if hello.get("protocol") != 1:
+            raise process.broken(f"it speaks protocol {hello.get('protocol')!r}, the suite speaks 1")
+        if hello.get("name") != self.name:
+            raise process.broken(f"its hello names it {hello.get('name')!r}, its manifest {self.name!r}")
+        features, refusals = hello.get("features"), hello.get("validation_errors")
+        if not _strings(features) or not set(features) <= EVERY_FEATURE:
+            raise process.broken(f"its features must be a list of {sorted(EVERY_FEATURE)}: {features!r}")
+        if not _strings(refusals) or not all(refusals):
+            raise process.broken(f"its validation_errors must be a list of type names: {refusals!r}")
+        client, version = hello.get("client"), hello.get("version")
+        if not isinstance(client, str) or not isinstance(version, str) or not client or not version:
+            raise process.broken(f"its hello must name its client and version: {hello!r}")
+        self.features = frozenset(features)
+        self._remote_refusals = frozenset(refusals)
+        self.client, self.version = client, version
+
+    def declares_refusal(self, exc: BaseException) -> bool:
+        return isinstance(exc, RemoteClientError) and exc.type_name in self._remote_refusals
+
+    def open_session(self, *, timeout: float, tls: TLSConfig | None = None, proxy: str | None = None) -> WireSession:
+        if self.unavailable:
+            raise Unsupported(self.unavailable)
+        process = self._running()
+        session = f"s{next(_session_ids)}"
+        tls_settings = None if tls is None else {"ca_file": tls.ca_file, "client_cert": tls.client_cert,
+                                                  "check_hostname": tls.check_hostname}
+        answer = self.exchange(process, {"op": "open", "session": session, "timeout": timeout,
+                                         "tls": tls_settings, "proxy": proxy})
+        if "unsupported" in answer:
+            raise Unsupported(f"{self.name}: {_text(answer['unsupported'])}")
+        if answer.get("ok") is not True:
+            raise self.broke(process, f"it answered open with {shown(answer)}")
+        return DriverSession(self, process, session)
+
+    def classify(self, exc: BaseException) -> ErrorKind | None:
+        return exc.kind if isinstance(exc, RemoteClientError) else None
+
+    def exchange(self, process: DriverProcess, command: dict[str, Any]) -> dict[str, Any]:
+        """One command to `process` and its answer. A broken driver becomes the scenario's
+        HarnessError; any interruption (the deadline) stops the driver before it goes on."""
+        try:
+            return process.exchange(command)
+        except DriverBroken as exc:
+            self._discard(process)
+            raise HarnessError(str(exc)) from None
+        except BaseException:
+            self._discard(process)
+            raise
+
+    def _running(self) -> DriverProcess:
+        if self._process is not None and self._process.alive():
+            return self._process
+        if self._process is not None:
+            self._discard(self._process)
+        with deadline_paused():  # starting the driver (a JVM...) is the harness's time, not the client's
+            try:
+                return self._start()
+            except DriverBroken as exc:
+                raise HarnessError(str(exc)) from None
+
+    def broke(self, process: DriverProcess, problem: str) -> HarnessError:
+        """The scenario's HarnessError for a driver that answered against the protocol; it is stopped."""
+        error = HarnessError(str(process.broken(problem)))
+        self._discard(process)
+        return error
+
+    def _discard(self, process: DriverProcess) -> None:
+        process.kill()
+        if self._process is process:
+            self._process = None
+
+
+class DriverSession(WireSession):
+    def __init__(self, adapter: DriverAdapter, process: DriverProcess, session: str) -> None:
+        self._adapter = adapter
+        self._process = process
+        self._session = session
+        self._open = True
+
+    def send(self, request: WireRequest) -> Response:
+        if not self._open:
+            raise RuntimeError("the session is closed")
+        if not self._process.alive():
+            raise HarnessError(f"driver {self._adapter.name} is no longer running (it was stopped or died)")
+        answer = self._adapter.exchange(self._process, {
+            "op": "request", "session": self._session, "method": request.method, "url": request.url,
+            "headers": [[name, value] for name, value in request.headers],
+            "body": None if request.body is None else base64.b64encode(request.body).decode("ascii")})
+        try:
+            return _outcome(answer, self._adapter.name)
+        except (KeyError, TypeError, ValueError, binascii.Error) as exc:
+            raise self._adapter.broke(self._process, f"it answered a request with {shown(answer)} "
+                                       f"({type(exc).__name__}: {exc})") from None
+
+    def close(self) -> None:
+        if not self._open:
+            return
+        self._open = False
+        if not self._process.alive():
+            return  # the driver was replaced (or died): its sessions went with it
+        answer = self._adapter.exchange(self._process, {"op": "close", "session": self._session})
+        if answer.get("ok") is not True:
+            raise self._adapter.broke(self._process, f"it answered close with {shown(answer)}")
+
+
+def _outcome(answer: dict[str, Any], name: str) -> Response:
+    """The Response in `answer`; RemoteClientError for the client's error, Unsupported for what it
+    cannot express. KeyError, TypeError or ValueError for an answer that is none of these."""
+    if "unsupported" in answer:
+        raise Unsupported(f"{name}: {_text(answer['unsupported'])}")
+    if "error" in answer:
+        error = answer["error"]
+        kind = _KINDS[error["kind"]]
+        raise RemoteClientError(kind, _text(error["type"]), _text(error["message"]))
+    response = answer["response"]
+    headers = response["headers"]
+    if not isinstance(headers, list) or not all(isinstance(pair, list) and len(pair) == 2 and _strings(pair)
+                                                for pair in headers):
+        raise ValueError("headers must be a list of [name, value] pairs of strings")
+    status, reason, version = response["status"], response["reason"], response["version"]
+    if not isinstance(status, int) or isinstance(status, bool):
+        raise TypeError(f"status must be an integer, not {status!r}")
+    return Response(status, "" if reason is None else _text(reason), [(name, value) for name, value in headers],
+                    base64.b64decode(_text(response["body"]), validate=True),
+                    None if version is None else _text(version))
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, not {type(value).__name__}")
+    return value
+
+
+def _strings(value: object) -> TypeGuard[list[str]]:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+_session_ids = itertools.count(1)

@@ -1,0 +1,106 @@
+"""A driver of the protocol (docs/driver-protocol.md) around the stdlib's http.client, for the
+project's tests: its sessions are the in-process http.client-API adapter's, so its verdicts must be
+the stdlib's own. A fault, named by the first argument, strikes once per marker file (the second
+argument): on the first request when the file does not exist yet, which it then creates, so the
+driver the suite starts next behaves.
+
+    python stdlib_driver.py NAME                      # the name its manifest gives it
+    python stdlib_driver.py NAME die|garbage|wrong-id|hang|no-hello MARKER_FILE
+    python stdlib_driver.py NAME declare-none         # declares no validation error
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from h1conform.suites.harness.api_adapter import HTTPClientAPIAdapter
+from h1conform.suites.harness.wire import RefusedInput, TLSConfig, Unsupported, WireRequest, WireSession
+
+ADAPTER = HTTPClientAPIAdapter(http.client, "stdlib")
+NAME = sys.argv[1]
+FAULT = sys.argv[2] if len(sys.argv) > 2 else "good"
+MARKER = Path(sys.argv[3]) if len(sys.argv) > 3 else None
+
+
+def write(message: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+def fault_strikes() -> bool:
+    if MARKER is None or MARKER.exists():
+        return False
+    MARKER.write_text("struck\n")
+    return True
+
+
+def open_session(command: dict[str, Any]) -> WireSession:
+    tls = command["tls"]
+    return ADAPTER.open_session(timeout=command["timeout"], proxy=command["proxy"],
+                                tls=None if tls is None else TLSConfig(**tls))
+
+
+def request(session: WireSession, command: dict[str, Any]) -> dict[str, Any]:
+    body = command["body"]
+    wire_request = WireRequest(command["method"], command["url"], tuple((name, value) for name, value in command["headers"]),
+                               None if body is None else base64.b64decode(body))
+    try:
+        response = session.send(wire_request)
+    except Unsupported as exc:
+        return {"unsupported": str(exc)}
+    except RefusedInput as refused:
+        cause = refused.__cause__ or refused
+        return {"error": {"kind": "invalid-input", "type": type(cause).__name__, "message": str(cause)}}
+    except Exception as exc:
+        kind = ADAPTER.classify(exc)
+        return {"error": {"kind": kind.value if kind else "unclassified", "type": type(exc).__name__, "message": str(exc)}}
+    return {"response": {"status": response.status, "reason": response.reason, "version": response.version,
+                         "headers": [list(pair) for pair in response.headers],
+                         "body": base64.b64encode(response.body).decode("ascii")}}
+
+
+def main() -> None:
+    if FAULT == "no-hello":
+        return
+    refusals = [] if FAULT == "declare-none" else sorted({cls.__name__ for cls in ADAPTER.validation_errors})
+    write({"type": "hello", "protocol": 1, "name": NAME, "client": "http.client", "version": sys.version.split()[0],
+           "features": sorted(ADAPTER.features), "validation_errors": refusals})
+    sessions: dict[str, WireSession] = {}
+    for line in sys.stdin:
+        command = json.loads(line)
+        answer: dict[str, Any]
+        if command["op"] == "open":
+            try:
+                sessions[command["session"]] = open_session(command)
+                answer = {"ok": True}
+            except Unsupported as exc:
+                answer = {"unsupported": str(exc)}
+        elif command["op"] == "close":
+            sessions.pop(command["session"]).close()
+            answer = {"ok": True}
+        elif fault_strikes():
+            if FAULT == "die":
+                sys.exit(3)
+            if FAULT == "garbage":
+                sys.stdout.write("this is not json\n")
+                sys.stdout.flush()
+                continue
+            if FAULT == "wrong-id":
+                write({"id": command["id"] + 7, "ok": True})
+                continue
+            if FAULT == "hang":
+                threading.Event().wait()
+            answer = {}
+        else:
+            answer = request(sessions[command["session"]], command)
+        write({"id": command["id"], **answer})
+
+
+if __name__ == "__main__":
+    main()

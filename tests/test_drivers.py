@@ -1,0 +1,123 @@
+"""Driver processes (docs/driver-protocol.md): a client in another process gets the verdicts it
+would get in this one, and a driver that breaks the protocol costs only its scenario.
+
+The driver here is tests/drivers/stdlib_driver.py: the stdlib's http.client behind the protocol,
+so its verdicts must be those of `--impl=stdlib` (the control). Its faults strike once, on the
+first request, and the next scenario must run on a fresh driver with its clean verdict.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from suite_runs import ROOT, verdicts
+
+DRIVER = ROOT / "tests" / "drivers" / "stdlib_driver.py"
+MANIFEST = ROOT / "tests" / "drivers" / "stdlib-driver.json"
+# Scenarios that pass and fail on the stdlib, then refusal rows (their proof of refusal crosses
+# the process boundary as a type name the driver declares).
+SELECTION = ("suites/test_response_framing.py::test_content_length_valid",
+             "suites/test_response_framing.py::test_content_length_invalid",
+             "suites/test_request_line.py::test_method_refused")
+FIRST = "response.framing.content-length.valid[whole-five]"  # the scenario a fault strikes (the first run)
+REFUSED_BY_STDLIB = ("crlf-injection", "lf", "nul")  # the method rows http.client refuses (it sends DEL and SP)
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Driver builds go to the test's folder, never the user's cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+
+def manifest(folder: Path, name: str, *arguments: str, requires: tuple[str, ...] = (),
+             build: tuple[tuple[str, ...], ...] = ()) -> Path:
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps({"protocol": 1, "name": name, "requires": list(requires), "inputs": [],
+                                "build": [list(step) for step in build],
+                                "command": ["{python}", str(DRIVER), name, *arguments]}))
+    return path
+
+
+def run_pytest(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--no-header", *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_a_driver_gets_the_verdicts_its_client_gets_in_process(tmp_path: Path) -> None:
+    by_impl = verdicts(tmp_path, *SELECTION, f"--impl={MANIFEST}", "--impl=stdlib")
+    driven, stdlib = by_impl["stdlib-driver"], by_impl["stdlib"]
+    assert driven.keys() == stdlib.keys()
+    assert {key: verdict for key, (verdict, _) in driven.items()} == {key: verdict for key, (verdict, _) in stdlib.items()}
+    kinds = {verdict for verdict, _ in stdlib.values()}
+    assert {"pass", "fail"} <= kinds, kinds  # the selection tells a changed verdict either way
+    for row in REFUSED_BY_STDLIB:  # proven across the process boundary: the refusal's type is declared
+        assert driven[f"request.line.method.refused[{row}]"][0] == "pass"
+
+
+@pytest.mark.parametrize("fault, verdict, reason", [
+    ("die", "error", "driver die broke (exit code 3): it closed its output"),
+    ("garbage", "error", "it wrote a line that is not JSON: b'this is not json'"),
+    ("wrong-id", "error", "it answered id"),
+    ("hang", "timeout", "ScenarioTimeout"),
+])
+def test_a_broken_driver_costs_only_its_scenario(tmp_path: Path, fault: str, verdict: str, reason: str) -> None:
+    clean = verdicts(tmp_path / "clean", *SELECTION, f"--impl={manifest(tmp_path, 'good')}")["good"]
+    faulty = manifest(tmp_path, fault, fault, str(tmp_path / "struck"))
+    got = verdicts(tmp_path / "faulty", *SELECTION, f"--impl={faulty}", "--scenario-timeout=2")[fault]
+    assert (tmp_path / "struck").exists()  # the fault did strike
+    assert got[FIRST][0] == verdict and reason in got[FIRST][1], got[FIRST]
+    assert clean[FIRST][0] == "pass"
+    later = {key: value[0] for key, value in got.items() if key != FIRST}
+    assert later == {key: value[0] for key, value in clean.items() if key != FIRST}
+
+
+def test_a_refusal_the_driver_does_not_declare_is_an_error_not_a_pass(tmp_path: Path) -> None:
+    declared = verdicts(tmp_path / "declared", SELECTION[2], f"--impl={manifest(tmp_path, 'declares')}")
+    undeclared = verdicts(tmp_path / "undeclared", SELECTION[2],
+                          f"--impl={manifest(tmp_path, 'declares-none', 'declare-none')}")
+    for row in REFUSED_BY_STDLIB:
+        key = f"request.line.method.refused[{row}]"
+        assert declared["declares"][key][0] == "pass"
+        verdict, reason = undeclared["declares-none"][key]
+        assert verdict == "error" and "not one of the client's validation errors" in reason, (verdict, reason)
+
+
+def test_a_missing_toolchain_makes_every_scenario_unsupported(tmp_path: Path) -> None:
+    path = manifest(tmp_path, "needs-tool", requires=("h1conform-no-such-program",))
+    result = run_pytest(SELECTION[0], f"--impl={path}", "-rs")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "passed" not in result.stdout.splitlines()[-1]
+    assert "unsupported: driver needs-tool needs h1conform-no-such-program, which is not on PATH" in result.stdout
+
+
+@pytest.mark.parametrize("problem, text, expected", [
+    ("not JSON", "{", "not a readable JSON manifest"),
+    ("a wrong protocol", json.dumps({"protocol": 2, "name": "x", "inputs": [], "command": ["x"]}), "protocol 2"),
+    ("an input outside", json.dumps({"protocol": 1, "name": "x", "inputs": ["../etc"], "command": ["x"]}),
+     "is not a file inside the manifest's folder"),
+])
+def test_a_bad_manifest_is_one_line_and_exit_code_4(tmp_path: Path, problem: str, text: str, expected: str) -> None:
+    path = tmp_path / "driver.json"
+    path.write_text(text)
+    result = run_pytest(SELECTION[0], f"--impl={path}")
+    assert result.returncode == 4, problem
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if f"--impl={path}" in line]
+    assert len(lines) == 1 and expected in lines[0], result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_a_failed_build_or_a_silent_driver_is_one_line_and_exit_code_4(tmp_path: Path) -> None:
+    failing = manifest(tmp_path, "fails-build", build=(("{python}", "-c", "raise SystemExit(5)"),))
+    silent = manifest(tmp_path, "silent", "no-hello", str(tmp_path / "struck"))
+    for path, expected in ((failing, "building it failed"), (silent, "closed its output while the suite waited for its hello")):
+        result = run_pytest(SELECTION[0], f"--impl={path}")
+        assert result.returncode == 4
+        output = result.stdout + result.stderr
+        assert expected in output and "Traceback" not in output, output
+    # The control: the same manifests without the fault run.
+    good = manifest(tmp_path, "builds", build=(("{python}", "-c", "pass"),))
+    assert run_pytest(SELECTION[0], f"--impl={good}").returncode == 0
