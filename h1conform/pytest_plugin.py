@@ -30,7 +30,7 @@ SUITES_PACKAGE = "h1conform.suites"
 DEFAULT_IMPLS = ["reference"]
 DEFAULT_SCENARIO_TIMEOUT = 5.0
 # The options that only make sense for a suite run: giving one asks for the suite.
-SUITE_OPTIONS = ("impl", "expect", "write_expect", "results")
+SUITE_OPTIONS = ("impl", "expect", "write_expect", "results", "controls")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -49,6 +49,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="write the run's results as JSON to FILE: run metadata and one record per scenario "
                          "(verdict, level, refs, reason, wire trace of failures); render with "
                          "python -m h1conform.reports")
+    group.addoption("--controls", action="store_true", default=False,
+                    help="run only the control rows: the variants that exchange valid messages (a variant id with "
+                         "a 'control' or 'valid' part, or a scenario whose id ends in '.valid'); a control that "
+                         "fails means a broken adapter or driver, not a finding about the client")
     group.addoption("--scenario-timeout", type=float, default=DEFAULT_SCENARIO_TIMEOUT, metavar="SECONDS",
                     help="a scenario whose client makes no progress (no byte moves to or from its servers) for "
                          "this long ends as a timeout; the harness's own work does not count, and a Hypothesis "

@@ -216,6 +216,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
                  if (key, scenario_id) not in matched]
     unknown = _naming_nothing(unmatched, collected_bases) if unmatched else []
     yield
+    if config.getoption("controls"):
+        _keep_controls(config, items)
     if unknown:
         message = _unknown_ids_message(unknown)
         if hasattr(config, "workerinput"):
@@ -224,6 +226,24 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             items.insert(0, ErrorItem.from_parent(session, name="--expect", message=message))
         else:
             raise pytest.UsageError(message)
+
+
+def _keep_controls(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """--controls: deselect every item that is not a scenario's control row."""
+    kept = [item for item in items if INFO_KEY in item.stash and is_control(item.stash[INFO_KEY].id)]
+    kept_ids = {id(item) for item in kept}
+    dropped = [item for item in items if id(item) not in kept_ids]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+def is_control(scenario_id: str) -> bool:
+    """Whether a scenario row exchanges valid messages: its variant has a `control` or `valid` part
+    (`[whole-control-chunked-only]`, `[valid-htab]`), or the whole scenario is about valid input."""
+    base, _, variant = scenario_id.partition("[")
+    parts = variant.rstrip("]").split("-")
+    return base.endswith(".valid") or "control" in parts or "valid" in parts
 
 
 def _base_id(scenario_id: str) -> str:

@@ -13,13 +13,14 @@ import glob
 import http.client
 import re
 import shutil
+import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from h1conform.suites.plugin import UNSUPPORTED
+from h1conform.suites.plugin import UNSUPPORTED, is_control
 
 ROOT = Path(__file__).resolve().parents[1]
 USAGE_ERROR = pytest.ExitCode.USAGE_ERROR
@@ -945,3 +946,21 @@ def test_gate_junit_xml_keeps_scenario_ids_of_every_outcome(pytester: pytest.Pyt
         "demo.framing.invalid-length": ("stdlib", "skipped"),  # listed, fails: expected
         "demo.api.incomplete-read": ("stdlib", "passed"),
     }
+
+
+def test_controls_runs_only_the_rows_that_exchange_valid_messages() -> None:
+    assert is_control("response.framing.content-length.valid[whole-five]")
+    assert is_control("request.line.method.refused[valid]")
+    assert is_control("response.chunked.coding-before-chunked[bytewise-control-chunked-only]")
+    assert not is_control("response.framing.content-length.invalid[whole-letters]")
+    assert not is_control("request.line.method.refused[nul]")
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--collect-only", "-q", "--impl=stdlib",
+         "suites/test_request_line.py", "--controls"], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    collected = [line for line in completed.stdout.splitlines() if "::" in line]
+    assert "test_method_refused[valid-stdlib]" in completed.stdout, completed.stdout
+    assert collected and all("valid" in line or "control" in line for line in collected), collected
+    assert "test_method_refused[nul-stdlib]" not in completed.stdout  # the control: without --controls it is there
+    assert "[nul-stdlib]" in subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--collect-only", "-q", "--impl=stdlib",
+         "suites/test_request_line.py"], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False).stdout
