@@ -294,6 +294,19 @@ def test_classify_chain_prefers_the_precise_cause_then_the_innermost_wrapper() -
     assert classify_chain(generic, lambda _: None, fallback) is ErrorKind.INCOMPLETE
 
 
+@pytest.mark.parametrize("partial, expected, kind", [
+    pytest.param(3, 2, ErrorKind.INCOMPLETE, id="control-short-body"),
+    pytest.param(10, -5, ErrorKind.PROTOCOL, id="body-past-content-length"),
+])
+def test_urllib3_incomplete_read_past_its_length_is_a_protocol_error(partial: int, expected: int,
+                                                                     kind: ErrorKind) -> None:
+    # requests' streamed read of "Content-Length: 5, 5" then 10 octets: urllib3 takes the length as 5,
+    # http.client reads to the close, and urllib3 raises IncompleteRead(10, -5).
+    urllib3_adapter = pytest.importorskip("h1conform.suites.adapters.urllib3_adapter")
+    import urllib3.exceptions
+    assert urllib3_adapter.urllib3_kind(urllib3.exceptions.IncompleteRead(partial, expected)) is kind
+
+
 def test_header_helpers() -> None:
     assert has_duplicate_names([("A", "1"), ("a", "2")]) and not has_duplicate_names([("A", "1"), ("B", "2")])
     assert [http_version(v) for v in (11, 10, (1, 1), None, 99)] == ["HTTP/1.1", "HTTP/1.0", "HTTP/1.1", None, None]

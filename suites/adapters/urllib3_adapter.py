@@ -88,7 +88,9 @@ def urllib3_kind(exc: BaseException) -> ErrorKind | None:
         # urllib3 makes a bad chunk-size line an IncompleteRead; it is one only when the line is missing.
         return ErrorKind.INCOMPLETE if not getattr(exc, "length", None) else ErrorKind.PROTOCOL
     if isinstance(exc, errors.IncompleteRead):
-        return ErrorKind.INCOMPLETE
+        # A negative number still expected means urllib3 read more than the Content-Length it took
+        # (http.client read on to the close): the body overran its framing, nothing is missing.
+        return ErrorKind.PROTOCOL if (exc.expected or 0) < 0 else ErrorKind.INCOMPLETE
     if isinstance(exc, errors.TimeoutError):
         return ErrorKind.TIMEOUT
     if isinstance(exc, errors.ProtocolError) and "ended prematurely" in str(exc):
