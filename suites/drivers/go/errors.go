@@ -157,8 +157,12 @@ func flattenedKind(text string, seen *progress, err error) *errorMessage {
 	// Every textproto.ProtocolError of ReadMIMEHeader starts so.
 	case strings.HasPrefix(text, "malformed MIME header"):
 		return report(protocolError, "textproto.ProtocolError", err)
-	case strings.HasSuffix(text, syscall.ECONNRESET.Error()):
-		return report(connectionEnd(seen), "syscall.Errno", err)
+	}
+	// A *net.OpError's text ends with its errno's: "read tcp ...: connection reset by peer".
+	for _, errno := range connectionEnds {
+		if strings.HasSuffix(text, errno.Error()) {
+			return report(connectionEnd(seen), "syscall.Errno", err)
+		}
 	}
 	return report(unclassified, "*errors.errorString", err)
 }
@@ -191,10 +195,16 @@ func isAlert(err error) bool {
 	return errors.As(err, &opError) && (opError.Op == "remote error" || opError.Op == "local error")
 }
 
-// isConnectionEnd: the peer reset or refused the connection, or closed it under a write.
+// connectionEnds: the peer reset or refused the connection, or closed it under a write.
+var connectionEnds = []syscall.Errno{syscall.ECONNRESET, syscall.ECONNREFUSED, syscall.ECONNABORTED, syscall.EPIPE}
+
 func isConnectionEnd(err error) bool {
-	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
-		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.EPIPE)
+	for _, errno := range connectionEnds {
+		if errors.Is(err, errno) {
+			return true
+		}
+	}
+	return false
 }
 
 // typeName is the Go type of the innermost error of the chain.

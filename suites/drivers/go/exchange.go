@@ -68,9 +68,6 @@ func readBody(response *http.Response) ([]byte, error) {
 func inexpressible(pairs [][]string) string {
 	count := map[string]int{}
 	for _, pair := range pairs {
-		if len(pair) != 2 {
-			fatal("a header pair of %d strings", len(pair))
-		}
 		name := http.CanonicalHeaderKey(pair[0])
 		count[name]++
 		switch {

@@ -47,6 +47,11 @@ func decode(line []byte) command {
 	if err := json.Unmarshal(line, &cmd); err != nil {
 		fatal("a line that is not a command: %v", err)
 	}
+	for _, pair := range cmd.Headers {
+		if len(pair) != 2 {
+			fatal("a header pair of %d strings", len(pair))
+		}
+	}
 	return cmd
 }
 
