@@ -4,6 +4,7 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /** The answer to a request, as the protocol spells it. */
 final class Outcomes {
@@ -70,7 +71,7 @@ final class Outcomes {
         Map<String, Object> error = new LinkedHashMap<>();
         error.put("kind", kind);
         error.put("type", ErrorKinds.typeName(cause));
-        error.put("message", String.valueOf(cause.getMessage()));
+        error.put("message", Objects.toString(cause.getMessage(), ""));
         Map<String, Object> answer = answer(id);
         answer.put("error", error);
         return answer;
