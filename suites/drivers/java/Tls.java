@@ -104,8 +104,8 @@ final class Tls {
         if (sec1.size() == 1) {
             return KeyFactory.getInstance("EC").generatePrivate(new PKCS8EncodedKeySpec(sec1AsPkcs8(sec1.get(0))));
         }
-        throw new Session.CannotHonour("the client certificate file has no single unencrypted PRIVATE KEY or "
-                + "EC PRIVATE KEY block: the JDK alone cannot load another form");
+        throw new Session.CannotHonour("the client certificate file has no single unencrypted PRIVATE KEY "
+                + "(PKCS #8) or EC PRIVATE KEY (SEC 1) block, the key forms this driver reads with the JDK alone");
     }
 
     private static PrivateKey pkcs8Key(byte[] der) throws GeneralSecurityException {
