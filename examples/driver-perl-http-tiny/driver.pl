@@ -10,7 +10,6 @@ use warnings;
 use HTTP::Tiny;
 use JSON::PP;
 use MIME::Base64 qw(decode_base64 encode_base64);
-use Scalar::Util qw(weaken);
 
 # Protocol strings carry one byte per character; JSON::PP's ascii mode writes every character
 # above U+007F as \u00XX, so the bytes HTTP::Tiny hands back arrive as the protocol wants them.
@@ -56,11 +55,11 @@ my @FEATURES = ('custom-methods', 'duplicate-headers', 'reason-phrase', 'respons
                 'persistent-connections', 'forward-proxy',
                 $HAS_TLS ? ('tls', 'client-certificate', 'connect-tunnel') : ());
 
-# Whether the response being read had begun (a byte of it received) when HTTP::Tiny failed: its
-# messages for a connection that ends do not say, the wire kinds do (connection-closed before
-# any response, incomplete-message after). Set by `request_noting_bytes`, for the connection
-# last read from (HTTP::Tiny may retry on a new one); a weak reference, which keeps no socket open.
-my ($response_began, $reading_handle);
+# Whether a response had begun (a byte of it received) when HTTP::Tiny failed: its messages for
+# a connection that ends do not say, the wire kinds do (connection-closed before any response,
+# incomplete-message after). Set by `request_noting_bytes`, for the whole request: when
+# HTTP::Tiny retries after a response cut short, the message is the retry's, the cut the first's.
+my $response_began;
 
 sub main {
     binmode STDIN;
@@ -202,10 +201,6 @@ sub request_noting_bytes {
     # the proxy's answer to CONNECT (read before TLS starts) is not the response.
     local *HTTP::Tiny::Handle::readline = sub {
         my ($handle) = @_;
-        if (!$reading_handle || $reading_handle != $handle) {
-            weaken($reading_handle = $handle);
-            $response_began = 0;
-        }
         my $line = eval { $readline->(@_) };
         my $error = $@;
         if (!$https || $handle->{fh}->isa('IO::Socket::SSL')) {
@@ -214,7 +209,7 @@ sub request_noting_bytes {
         die $error unless defined $line;
         return $line;
     };
-    ($response_began, $reading_handle) = (0, undef);
+    $response_began = 0;
     return $client->request($method, $url, $options);
 }
 
