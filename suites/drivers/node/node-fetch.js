@@ -8,10 +8,9 @@
 // as the Fetch standard says, and no option turns that off; it also asks for it, sending
 // "accept-encoding: gzip, deflate" on every request.
 
-const fs = require('node:fs');
 const undici = require('undici');
 const {
-  bodyBytes, errorAnswer, responseAnswer, serve, unsupportedAnswer,
+  bodyBytes, errorAnswer, responseAnswer, serve, tlsOptions, unsupportedAnswer,
 } = require('./protocol');
 const { socketErrorKind } = require('./socket-errors');
 
@@ -55,20 +54,6 @@ const RESPONSE_ERROR_KINDS = new Map([
 // not read one), and a 101 to a request that asked for no upgrade.
 const REFUSED_RESPONSE_MESSAGES = new Set(['bad response', 'bad upgrade']);
 
-function tlsOptions(settings) {
-  if (settings === null) return {};
-  const options = {};
-  if (settings.ca_file !== null) options.ca = fs.readFileSync(settings.ca_file);
-  if (settings.client_cert !== null) {
-    // One PEM holds the chain and the key: OpenSSL picks the certificates for `cert` and the key
-    // for `key` out of it.
-    options.cert = fs.readFileSync(settings.client_cert);
-    options.key = options.cert;
-  }
-  if (!settings.check_hostname) options.checkServerIdentity = () => undefined;
-  return options;
-}
-
 function dispatcher({ timeout, tls: tlsSettings, proxy }) {
   const milliseconds = Math.ceil(timeout * 1000);
   const timeouts = { headersTimeout: milliseconds, bodyTimeout: milliseconds };
@@ -107,6 +92,7 @@ function failureAnswer(error, command, headReceived) {
     return errorAnswer('unclassified', cause.name, cause.message);
   }
   const code = String(cause.code);
+  // undici takes no Expect (UND_ERR_NOT_SUPPORTED) and none of the fields it writes itself.
   if (code === 'UND_ERR_NOT_SUPPORTED' || (code === 'UND_ERR_INVALID_ARG' && ownsHeader(command))) {
     return unsupportedAnswer(`undici refuses this request: ${cause.message}`);
   }

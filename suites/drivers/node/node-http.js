@@ -2,13 +2,12 @@
 // h1conform driver for Node.js's own HTTP client: http.request / https.request, one keep-alive
 // Agent per session, Node's default (strict) llhttp parser. See docs/driver-protocol.md.
 
-const fs = require('node:fs');
 const http = require('node:http');
 const https = require('node:https');
 const net = require('node:net');
 const tls = require('node:tls');
 const {
-  bodyBytes, errorAnswer, pairsFromRaw, responseAnswer, serve,
+  bodyBytes, errorAnswer, pairsFromRaw, responseAnswer, serve, tlsOptions,
 } = require('./protocol');
 const { socketErrorKind } = require('./socket-errors');
 
@@ -43,20 +42,6 @@ function headerObject(pairs) {
   return Object.fromEntries([...byName.values()].map(
     ([name, values]) => [name, values.length === 1 ? values[0] : values],
   ));
-}
-
-function tlsOptions(settings) {
-  if (settings === null) return {};
-  const options = {};
-  if (settings.ca_file !== null) options.ca = fs.readFileSync(settings.ca_file);
-  if (settings.client_cert !== null) {
-    // One PEM holds the chain and the key: OpenSSL picks the certificates for `cert` and the key
-    // for `key` out of it.
-    options.cert = fs.readFileSync(settings.client_cert);
-    options.key = options.cert;
-  }
-  if (!settings.check_hostname) options.checkServerIdentity = () => undefined;
-  return options;
 }
 
 // Node has no proxy support of its own: a forward proxy is an Agent whose connections go to the

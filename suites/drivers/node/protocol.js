@@ -3,6 +3,7 @@
 // drivers: JSON lines on stdin and stdout, one command answered at a time, and the encodings
 // of HTTP bytes in JSON (one character U+0000..U+00FF per byte; bodies in base64).
 
+const fs = require('node:fs');
 const readline = require('node:readline');
 
 const PROTOCOL = 1;
@@ -23,6 +24,22 @@ function errorAnswer(kind, type, message) {
 
 function unsupportedAnswer(reason) {
   return { unsupported: String(reason) };
+}
+
+// The options of node:tls (which both clients take) for an open's `tls` settings: null is the
+// client's defaults; `check_hostname: false` keeps the chain's verification, not the name's.
+function tlsOptions(settings) {
+  if (settings === null) return {};
+  const options = {};
+  if (settings.ca_file !== null) options.ca = fs.readFileSync(settings.ca_file);
+  if (settings.client_cert !== null) {
+    // One PEM holds the chain and the key: OpenSSL picks the certificates for `cert` and the key
+    // for `key` out of it.
+    options.cert = fs.readFileSync(settings.client_cert);
+    options.key = options.cert;
+  }
+  if (!settings.check_hostname) options.checkServerIdentity = () => undefined;
+  return options;
 }
 
 // Node's raw header list is flat ([name, value, name, value...]); the protocol's is pairs.
@@ -91,5 +108,5 @@ function sessionOf(sessions, command) {
 }
 
 module.exports = {
-  bodyBytes, errorAnswer, pairsFromRaw, responseAnswer, serve, unsupportedAnswer,
+  bodyBytes, errorAnswer, pairsFromRaw, responseAnswer, serve, tlsOptions, unsupportedAnswer,
 };
