@@ -16,15 +16,7 @@ from types import ModuleType
 from typing import Any
 
 from h1conform.suites.harness.wire import (
-    FEATURE_CLIENT_CERT,
-    FEATURE_CUSTOM_METHODS,
-    FEATURE_DUPLICATE_HEADERS,
-    FEATURE_PERSISTENT,
-    FEATURE_PROXY,
-    FEATURE_REASON,
-    FEATURE_TLS,
-    FEATURE_TUNNEL,
-    FEATURE_VERSION,
+    EVERY_FEATURE,
     ErrorKind,
     RefusedInput,
     Response,
@@ -168,8 +160,7 @@ def _classes(module: ModuleType, class_name: str) -> tuple[type[BaseException], 
 class HTTPClientAPIAdapter(WireAdapter):
     """Wire adapter for any module that offers http.client's HTTPConnection API."""
 
-    features = frozenset({FEATURE_CUSTOM_METHODS, FEATURE_DUPLICATE_HEADERS, FEATURE_REASON, FEATURE_VERSION,
-                          FEATURE_TLS, FEATURE_CLIENT_CERT, FEATURE_PROXY, FEATURE_TUNNEL, FEATURE_PERSISTENT})
+    features = EVERY_FEATURE
 
     def __init__(self, module: ModuleType, name: str) -> None:
         self.module = module

@@ -326,7 +326,20 @@ FEATURE_CLIENT_CERT = "client-certificate"  # TLSConfig.client_cert presented fo
 FEATURE_PROXY = "forward-proxy"  # http URLs through a proxy, in absolute form
 FEATURE_TUNNEL = "connect-tunnel"  # https URLs through a proxy, in a CONNECT tunnel
 FEATURE_PERSISTENT = "persistent-connections"  # requests of a session can share a connection (RFC 9112 9.3)
+# The response's field lines are exposed in the order received, names as sent. A client that keeps
+# fields in a map (Go's net/http, Java's HttpClient) has no order to give: scenarios then compare
+# the fields as a multiset, by name without case.
+FEATURE_FIELD_ORDER = "field-order"
 
 # Every wire feature: what a client that can express everything declares.
 EVERY_FEATURE = frozenset({FEATURE_CUSTOM_METHODS, FEATURE_DUPLICATE_HEADERS, FEATURE_REASON, FEATURE_VERSION,
-                           FEATURE_TLS, FEATURE_CLIENT_CERT, FEATURE_PROXY, FEATURE_TUNNEL, FEATURE_PERSISTENT})
+                           FEATURE_TLS, FEATURE_CLIENT_CERT, FEATURE_PROXY, FEATURE_TUNNEL, FEATURE_PERSISTENT,
+                           FEATURE_FIELD_ORDER})
+
+
+def comparable_fields(fields: Sequence[tuple[str, str]], features: frozenset[str]) -> list[tuple[str, str]]:
+    """`fields` as a scenario compares them with what a client exposed: as they are for a client
+    that keeps their order (`FEATURE_FIELD_ORDER`); else sorted, names in lower case."""
+    if FEATURE_FIELD_ORDER in features:
+        return list(fields)
+    return sorted((name.lower(), value) for name, value in fields)
