@@ -15,6 +15,7 @@ import java.util.stream.Collectors;
 final class Session {
     // How long close() waits for the client's connections to be closed before the driver gives up.
     private static final long CLOSE_WAIT_MILLIS = 10_000;
+    private static final String PROXY_PREFIX = "proxy-";
 
     /** The client cannot be set up, or send a request, as asked: answered "unsupported". */
     static final class CannotHonour extends Exception {
@@ -42,16 +43,16 @@ final class Session {
 
     static Session open(double timeoutSeconds, Tls.Settings tls, String proxy) throws CannotHonour {
         Duration timeout = Duration.ofNanos(Math.round(timeoutSeconds * 1e9));
-        ExecutorService executor = Executors.newCachedThreadPool(Session::daemon);
         HttpClient.Builder builder = HttpClient.newBuilder()
                 .version(HttpClient.Version.HTTP_1_1)
                 .followRedirects(HttpClient.Redirect.NEVER)
                 .connectTimeout(timeout)
-                .executor(executor)
                 .proxy(proxy == null ? HttpClient.Builder.NO_PROXY : proxySelector(proxy));
         if (tls != null) {
             builder.sslContext(Tls.context(tls));
         }
+        ExecutorService executor = Executors.newCachedThreadPool(Session::daemon);
+        builder.executor(executor);
         Set<Thread> before = Thread.getAllStackTraces().keySet();
         HttpClient client = builder.build();
         return new Session(client, executor, selectorManagerStartedSince(before), timeout, proxy != null);
@@ -81,11 +82,15 @@ final class Session {
     private void requireProxyFieldsSent(HttpRequest request) throws CannotHonour {
         boolean toForwardProxy = proxied && "http".equalsIgnoreCase(request.uri().getScheme());
         for (String name : request.headers().map().keySet()) {
-            if (!toForwardProxy && name.length() > "proxy-".length() && name.regionMatches(true, 0, "proxy-", 0, 6)) {
+            if (!toForwardProxy && isProxyField(name)) {
                 throw new CannotHonour("java.net.http.HttpClient sends no " + name + " field to an origin server: "
                         + "it drops a caller's Proxy-* fields unless the request goes to a forward proxy");
             }
         }
+    }
+
+    private static boolean isProxyField(String name) {
+        return name.length() > PROXY_PREFIX.length() && name.regionMatches(true, 0, PROXY_PREFIX, 0, PROXY_PREFIX.length());
     }
 
     /** Sends the request and reads its whole body; a failure comes as a CompletionException. */
