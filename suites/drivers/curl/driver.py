@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 NAME = "curl-cli"
+# `field-order`: the -D file holds the response's field lines as received, names as sent.
 FEATURES = ["custom-methods", "duplicate-headers", "reason-phrase", "response-version", "tls",
-            "client-certificate", "forward-proxy", "connect-tunnel"]
+            "client-certificate", "forward-proxy", "connect-tunnel", "field-order"]
 
 # The exit code of the curl tool is libcurl's CURLcode (man curl, "EXIT CODES").
 CODE_NAMES = {
