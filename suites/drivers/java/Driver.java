@@ -51,7 +51,8 @@ public final class Driver {
         hello.put("version", Runtime.version().toString());
         // No "reason-phrase": HttpResponse has no reason. No "response-version": version() is the
         // protocol the exchange used (HTTP_1_1 for any HTTP/1.x status line, "HTTP/1.0" included),
-        // not the version the status line names.
+        // not the version the status line names. No "field-order": HttpHeaders keeps the fields in
+        // a map sorted by lower-cased name.
         hello.put("features", List.of("custom-methods", "duplicate-headers", "tls", "client-certificate",
                 "forward-proxy", "connect-tunnel", "persistent-connections"));
         hello.put("validation_errors", List.of(Outcomes.VALIDATION_ERROR));
