@@ -43,7 +43,7 @@ my @KIND_BY_MESSAGE = (
     ['Malformed chunk: missing CRLF',      'protocol-error'],
     ['Socket closed by remote server',     'connection-closed'],
     ['Could not write to socket',          'connection-closed'],
-    # The same text whether or not a response had begun: see `ended_kind`.
+    # The same text whether or not a response had begun: see `resolved_kind`.
     ['Unexpected end of stream while looking for line', 'ended'],
     ['Could not read from socket',         'ended'],
     ['Unexpected end of stream',           'incomplete-message'],  # inside a body of known length
