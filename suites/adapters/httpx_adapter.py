@@ -50,7 +50,7 @@ class _Session(WireSession):
 
     def send(self, request: WireRequest) -> Response:
         try:
-            built = self._client.build_request(request.method, request.url, headers=_octet_pairs(request.headers),
+            built = self._client.build_request(request.method, request.url, headers=_octet_fields(request.headers),
                                                content=request.body)
         except VALIDATION_ERRORS as refused:
             # A URL httpx cannot parse, a header value that is not ASCII...: refused while building.
@@ -67,17 +67,13 @@ class _Session(WireSession):
         self._client.close()
 
 
-def _octet_pairs(headers: Headers) -> list[tuple[bytes | str, bytes | str]]:
-    """The caller's fields as the octets they stand for; a str with a character beyond ISO-8859-1
-    stays a str, for httpx to refuse as it refuses any str it cannot encode."""
-    return [(_octets(name), _octets(value)) for name, value in headers]
-
-
-def _octets(text: str) -> bytes | str:
+def _octet_fields(headers: Headers) -> list[tuple[bytes, bytes]] | list[tuple[str, str]]:
+    """The caller's fields as the octets they stand for; as given if one holds a character beyond
+    ISO-8859-1, for httpx to refuse as it refuses any str it cannot encode."""
     try:
-        return text.encode("latin-1")
+        return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
     except UnicodeEncodeError:
-        return text
+        return list(headers)
 
 
 def _text_pairs(raw: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
