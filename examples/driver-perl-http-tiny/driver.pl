@@ -220,7 +220,8 @@ sub response_of {
     # of its values): the order of names is lost, so they are listed sorted.
     for my $name (sort keys %{$response->{headers}}) {
         my $values = $response->{headers}{$name};
-        push @headers, [$name, $_] for ref $values ? @$values : $values;
+        # "$_": a value HTTP::Tiny used as a number (Content-Length) must still go out as a string.
+        push @headers, [$name, "$_"] for ref $values ? @$values : $values;
     }
     return {status => 0 + $response->{status}, reason => $response->{reason},
             version => $response->{protocol}, headers => \@headers,
