@@ -168,6 +168,8 @@ def test_response_fields_are_the_octets_received(adapter: WireAdapter, server: S
 def test_request_field_with_obs_text_is_sent_as_its_octet(adapter: WireAdapter, server: ScriptedServer) -> None:
     # "caf\xe9" stands for the octets c a f 0xE9 (obs-text is valid in a field value); httpx sends
     # only ASCII from a str, so its adapter hands it bytes. "plain" is the control.
+    if adapter.name == "aiohttp":
+        pytest.skip("aiohttp writes every str field as UTF-8 and takes no bytes: it cannot send the octet 0xE9")
     server.add_connection(respond(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
     with _session(adapter) as session:
         outcome = session.request("GET", server.url("/"), [("X-Plain", "plain"), ("X-Latin", "caf\xe9")])
