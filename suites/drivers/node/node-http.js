@@ -224,7 +224,7 @@ serve({
   version: `node ${process.version}`,
   features: [
     'custom-methods', 'duplicate-headers', 'reason-phrase', 'response-version', 'tls',
-    'client-certificate', 'forward-proxy', 'connect-tunnel', 'persistent-connections',
+    'client-certificate', 'forward-proxy', 'connect-tunnel', 'persistent-connections', 'field-order',
   ],
   validation_errors: VALIDATION_CODES,
 }, { openSession: (open) => new Session(open) });
