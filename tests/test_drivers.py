@@ -9,6 +9,7 @@ first request, and the next scenario must run on a fresh driver with its clean v
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -121,3 +122,17 @@ def test_a_failed_build_or_a_silent_driver_is_one_line_and_exit_code_4(tmp_path:
     # The control: the same manifests without the fault run.
     good = manifest(tmp_path, "builds", build=(("{python}", "-c", "pass"),))
     assert run_pytest(SELECTION[0], f"--impl={good}").returncode == 0
+
+
+@pytest.mark.skipif(shutil.which("perl") is None, reason="perl is not installed")
+def test_the_example_driver_in_perl_runs_the_control_rows(tmp_path: Path) -> None:
+    """examples/driver-perl-http-tiny, written from docs/driver-protocol.md alone, works: its client
+    passes the control rows of a scenario file, and fails a row the client really breaks."""
+    example = ROOT / "examples" / "driver-perl-http-tiny" / "driver.json"
+    by_impl = verdicts(tmp_path, "suites/test_response_framing.py::test_content_length_valid",
+                       "suites/test_response_framing.py::test_content_length_multiple", f"--impl={example}")
+    driven = by_impl["perl-http-tiny"]
+    controls = {key: verdict for key, (verdict, _) in driven.items() if key.startswith("response.framing.content-length.valid")}
+    assert controls and set(controls.values()) == {"pass"}, controls
+    judged = {key: verdict for key, (verdict, _) in driven.items() if key not in controls}
+    assert judged and set(judged.values()) <= {"pass", "fail"}, judged  # the invalid framings are judged too
