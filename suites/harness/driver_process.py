@@ -21,6 +21,7 @@ from typing import Any
 
 HELLO_BOUND = 60.0  # seconds a driver has to say hello once started (a JVM on a loaded machine)
 STOP_BOUND = 10.0  # seconds a driver has to exit once its input ends, before it is killed
+TERM_GRACE = 1.0  # seconds a driver stopped mid-request has to clean up after SIGTERM, before SIGKILL
 STDERR_TAIL = 4096  # octets of the driver's standard error shown when it breaks
 LINE_LIMIT = 512 * 1024 * 1024  # octets of one answer: a 64 MiB flood accepted whole, in base64, fits
 _READ_SIZE = 1 << 16
@@ -88,9 +89,14 @@ class DriverProcess:
             self._stderr.close()
 
     def kill(self) -> None:
-        """End the driver at once (its state is unknown), and wait for it."""
+        """End the driver now (its state is unknown): SIGTERM, so that it can stop what it started
+        (curl-cli's curl, its temporary files), then SIGKILL after TERM_GRACE; always waited for."""
         if self._process.poll() is None:
-            self._process.kill()
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=TERM_GRACE)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
         self.stop()
 
     def broken(self, problem: str) -> DriverBroken:
