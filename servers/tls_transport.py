@@ -101,33 +101,40 @@ class TLSChannel:
             return self.state == "done"
         self.record.handshake = "in progress"
         try:
-            while True:
-                try:
-                    self._object.do_handshake()
-                    break
-                except ssl.SSLWantReadError:
-                    self._flush()
-                    if not self._pull(timeout):
-                        if self.record.client_hello is None and self.record.not_tls is None:
-                            return self._failed("the client closed the connection before its ClientHello")
-                        # The next do_handshake() reports the EOF as OpenSSL sees it.
-                except ssl.SSLError as exc:
-                    if self._peer_eof and isinstance(exc, ssl.SSLEOFError):
-                        self._failed(f"the client closed the connection during the handshake ({exc})")
-                    else:
-                        self._failed(f"{exc.reason or exc} ({exc})")
-                    self._flush()  # the alert that tells the client why, once the failure is recorded
-                    return False
+            return self._handshake(timeout)
         except BaseException:
             if self.record.handshake == "in progress":
                 self._failed("the script ended during the handshake")
             raise
+        finally:
+            # Told once the thread has also sent what ends its side (the alert, the session
+            # tickets): a test that waits for the handshake's end and then ends must not shut the
+            # server down while this thread, run late on a loaded machine, still has that to send.
+            self.record._handshake_over.set()
+
+    def _handshake(self, timeout: float | None) -> bool:
+        while True:
+            try:
+                self._object.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                self._flush()
+                if not self._pull(timeout):
+                    if self.record.client_hello is None and self.record.not_tls is None:
+                        return self._failed("the client closed the connection before its ClientHello")
+                    # The next do_handshake() reports the EOF as OpenSSL sees it.
+            except ssl.SSLError as exc:
+                if self._peer_eof and isinstance(exc, ssl.SSLEOFError):
+                    self._failed(f"the client closed the connection during the handshake ({exc})")
+                else:
+                    self._failed(f"{exc.reason or exc} ({exc})")
+                self._flush()  # the alert that tells the client why, once the failure is recorded
+                return False
         self.record.version = self._object.version()
         self.record.alpn_selected = self._object.selected_alpn_protocol()
         self.record.client_certificate = self._object.getpeercert() or None  # type: ignore[assignment]
         self._transport.note(f"TLS handshake done: {self.record.version}, certificate {self.settings.name!r}")
         self.record.handshake = "done"
-        self.record._handshake_over.set()
         self._flush()  # TLS 1.3 session tickets
         return True
 
@@ -135,7 +142,6 @@ class TLSChannel:
         self.record.handshake = "failed"
         self.record.handshake_error = reason
         self._transport.note(f"TLS handshake failed: {reason}")
-        self.record._handshake_over.set()
         return False
 
     # -- application data -----------------------------------------------------------------------
