@@ -32,6 +32,7 @@ from h1conform.suites.harness import (
     variant,
 )
 from h1conform.suites.harness.messages import chunked_body
+from h1conform.suites.harness.wire import FEATURE_PERSISTENT, Headers
 
 TARGET_BODY = b"target"
 TARGET = b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n" + TARGET_BODY
@@ -42,6 +43,33 @@ NEXT = b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnext"
 
 def _complete(server) -> list:
     return [request for request in server.requests if request.complete]
+
+
+def _exchange_then_next(server, wire, raw: bytes, delivery, method: str = "GET",
+                        headers: Headers = ()) -> tuple[Response, Response | None]:
+    """The response to a request answered with `raw`, then the response to a second request on
+    the same connection (NEXT), which shows where the first response ended.
+
+    Only a client that keeps connections makes the second exchange (None otherwise): a request on
+    a new connection would show nothing about the first one. The server keeps the first connection
+    open, so every client must still find the end of the first response itself.
+    """
+    if FEATURE_PERSISTENT not in wire.features:
+        server.add_connection(respond(raw, delivery))
+        return expect_response(wire.request(method, server.url("/"), headers=headers)), None
+    server.add_connection(respond(raw, delivery), respond(NEXT))
+    with wire.session() as session:
+        response = expect_response(session.request(method, server.url("/"), headers=headers))
+        following = expect_response(session.request("GET", server.url("/next")))
+    return response, following
+
+
+def _check_next(server, following: Response | None, rule: str) -> None:
+    """The second response, for a client that made the second exchange, came next on the connection."""
+    if following is not None:
+        assert following.body == b"next" and len(server.connections) == 1, (
+            f"{rule}: the next response must follow on the same connection, got {following.body!r} over "
+            f"{len(server.connections)} connection(s)")
 
 
 # =====================================================================================================
@@ -78,17 +106,14 @@ def test_error_representation(server, wire, head, content, fields, delivery):
     # its framing, not an exception that drops it. Retry-After is data for the caller. A second
     # request on the connection shows the error response was read to its end.
     decoded = b"gone" if b"410" in head else b"late" if b"504" in head else content
-    server.add_connection(respond(head + b"\r\n" + content, delivery), respond(NEXT))
-    with wire.session() as session:
-        response = expect_response(session.request("GET", server.url("/")))
-        following = expect_response(session.request("GET", server.url("/next")))
+    response, following = _exchange_then_next(server, wire, head + b"\r\n" + content, delivery)
     code = int(head.split()[1])
     assert (response.status, response.body) == (code, decoded), (
         f"RFC 9110 15.5 / 15.6: a user agent SHOULD present the representation of a {code}; expected it with body "
         f"{decoded!r}, got {response.status} {response.body!r}")
     for name, value in fields:
         assert response.header_values(name) == [value], f"{name} is delivered as sent: {response.headers!r}"
-    assert following.body == b"next" and len(server.connections) == 1, "the connection stays usable after an error"
+    _check_next(server, following, "the connection stays usable after an error")
 
 
 # =====================================================================================================
@@ -376,16 +401,11 @@ def test_head_any_status(server, wire, head, delivery):
     # A response to HEAD ends with its header section whatever its status and framing fields
     # (RFC 9112 6.3 rule 1): the client must remember it sent HEAD (RFC 9110 6). Even without
     # any framing field (which for GET would mean "until close") the connection stays usable.
-    server.add_connection(respond(head, delivery), respond(NEXT))
-    with wire.session() as session:
-        response = expect_response(session.request("HEAD", server.url("/")))
-        following = expect_response(session.request("GET", server.url("/next")))
+    response, following = _exchange_then_next(server, wire, head, delivery, method="HEAD")
     assert response.status == int(head.split()[1]) and response.body == b"", (
         f"RFC 9110 6: a client MUST retain knowledge of the request: a response to HEAD has no content; got "
         f"{response.status} {response.body!r}")
-    assert following.body == b"next" and len(server.connections) == 1, (
-        f"the response to HEAD ends at its header section: the next response must follow on the same connection, got "
-        f"{following.body!r} over {len(server.connections)} connection(s)")
+    _check_next(server, following, "the response to HEAD ends at its header section")
 
 
 MULTIPART = b"--B\r\nContent-Range: bytes 0-1/10\r\n\r\nab\r\n--B\r\nContent-Range: bytes 8-9/10\r\n\r\nyz\r\n--B--\r\n"
@@ -410,10 +430,7 @@ def test_content_framing(server, wire, raw, content, delivery):
     # 205, 206 and 416 are not among the statuses without content (1xx, 204, 304): their content
     # is framed like any other. A 206's multipart body and Content-Range are data for the caller
     # (the client must not parse the parts into something else); the next response follows.
-    server.add_connection(respond(raw, delivery), respond(NEXT))
-    with wire.session() as session:
-        response = expect_response(session.request("GET", server.url("/"), headers=[("Range", "bytes=0-1")]))
-        following = expect_response(session.request("GET", server.url("/next")))
+    response, following = _exchange_then_next(server, wire, raw, delivery, headers=[("Range", "bytes=0-1")])
     code = int(raw.split()[1])
     assert (response.status, response.body) == (code, content), (
         f"RFC 9110 2.4 / 15: a {code} response is framed by its Content-Length or chunked coding; expected {content!r}, "
@@ -422,7 +439,7 @@ def test_content_framing(server, wire, raw, content, delivery):
     head = raw.partition(b"\r\n\r\n")[0]
     assert ranges == [line[15:].decode() for line in head.split(b"\r\n") if line.startswith(b"Content-Range: ")], (
         f"Content-Range is delivered as data: {response.headers!r}")
-    assert following.body == b"next" and len(server.connections) == 1
+    _check_next(server, following, f"the {code} response ends where its framing says")
 
 
 # =====================================================================================================
