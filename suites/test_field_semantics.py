@@ -30,6 +30,7 @@ from h1conform.suites.harness import (
     variant,
 )
 from h1conform.suites.harness.messages import chunked_body
+from h1conform.suites.harness.wire import FEATURE_PERSISTENT
 
 TEXT = b"hello world"
 GZIPPED = gzip.compress(TEXT, mtime=0)
@@ -80,7 +81,12 @@ def test_coding_alias(server, wire, name, alias, data, framing, delivery):
             framed = b"Transfer-Encoding: chunked\r\n\r\n" + chunked_body(data, 7)
         return b"HTTP/1.1 200 OK\r\nContent-Encoding: " + coding.encode() + b"\r\n" + framed
 
-    server.add_connection(respond(response(name), delivery), respond(response(alias), delivery))
+    # Both on one connection for a client that keeps connections; one each for a client that does not.
+    if FEATURE_PERSISTENT in wire.features:
+        server.add_connection(respond(response(name), delivery), respond(response(alias), delivery))
+    else:
+        server.add_connection(respond(response(name), delivery))
+        server.add_connection(respond(response(alias), delivery))
     with wire.session() as session:
         plain = session.request("GET", server.url("/plain"))
         aliased = session.request("GET", server.url("/alias"))
