@@ -172,7 +172,8 @@ def test_api_tls_control(tls_server, client, tls_ca_file):
 @pytest.mark.parametrize("kind, script", TLS_FAILURES)
 def test_wire_tls_failure(make_tls_server, wire, tls_ca_file, kind, script):
     # A client may try once more on a new connection (Java's HttpClient does when the failure
-    # reaches it as the connection's end rather than as a TLS error, which depends on its threads):
+    # reaches its response reader before any byte, as the end of a connection it may retry on,
+    # which depends on the order its threads run in):
     # that connection meets the same server, which reads until the client closes it too. Without
     # a script the server would close it at once and could not tell whether the client did.
     server = make_tls_server(kind)
