@@ -5,7 +5,9 @@ Wire scenarios run a session of two requests; the server scripts exactly what a 
 one connection carrying both exchanges when the connection persists, or two connections when the
 first response ends it. A connection the client must not reuse is half-closed by the server (FIN)
 but still read, so a second request wrongly sent on it is recorded (`unparsed`) and the client
-fails fast on the end of stream instead of hanging.
+fails fast on the end of stream instead of hanging. A client that opens a connection per request
+(no persistent-connections feature) is judged on the rows where the connection must end; the rows
+where it must be kept are unsupported for it.
 """
 
 import threading
@@ -22,6 +24,7 @@ from h1conform.suites.harness import (
     WIRE,
     ErrorKind,
     Failure,
+    Unsupported,
     each_delivery,
     expect_failure,
     expect_response,
@@ -32,6 +35,13 @@ from h1conform.suites.harness.waiting import client_closed, harness_wait
 from h1conform.suites.harness.wire import FEATURE_PERSISTENT
 
 SECOND = b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond"
+
+
+def _needs_persistence(wire, why: str) -> None:
+    """A row that checks what a client does with a connection it keeps is unsupported for a client
+    that opens one per request: it has no such connection."""
+    if FEATURE_PERSISTENT not in wire.features:
+        raise Unsupported(f"{wire.impl.name}'s adapter cannot express ['{FEATURE_PERSISTENT}']: {why}")
 
 
 def _signal(event: threading.Event):
@@ -136,6 +146,7 @@ def test_close_option(server, wire, first, persists, delivery):
     # on that connection and close it after reading the response. RFC 9112 9.3: the same holds for
     # an HTTP/1.0 response without a "keep-alive" option.
     if persists:
+        _needs_persistence(wire, "this row checks that the connection is kept")
         server.add_connection(respond(first, delivery), respond(SECOND, WHOLE))
     else:
         server.add_connection(respond(first, delivery), half_close())
