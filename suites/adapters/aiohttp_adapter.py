@@ -75,6 +75,10 @@ class _Session(WireSession):
             body = await response.read()
         finally:
             await context.__aexit__(None, None, None)
+            # The loop runs only inside send(): let it run once more the callbacks aiohttp has just
+            # scheduled (a connection that must not be reused is closed by one), as a long-running
+            # application's loop would, instead of freezing them until the next request.
+            await asyncio.sleep(0)
         headers = [(_octets(name), _octets(value)) for name, value in response.headers.items()]
         return Response(response.status, _octets(response.reason or ""), headers, body,
                         http_version(tuple(response.version) if response.version else None))
