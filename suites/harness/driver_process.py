@@ -16,6 +16,7 @@ import select
 import subprocess
 import tempfile
 import time
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +52,10 @@ class DriverProcess:
             raise self.broken(f"its first line is not a hello: {shown(message)}")
         return message
 
-    def exchange(self, command: dict[str, Any]) -> dict[str, Any]:
-        """Send `command` (an `id` is added) and return its answer. Any interruption (the scenario's
-        deadline, a Ctrl-C) leaves the driver in an unknown state: the caller stops it."""
+    def exchange(self, command: dict[str, Any], *, bound: float | None = None) -> dict[str, Any]:
+        """Send `command` (an `id` is added) and return its answer, waiting for it for at most
+        `bound` seconds (None: while the client works, the scenario's deadline is the bound). Any
+        interruption (the deadline, a Ctrl-C) leaves the driver in an unknown state: the caller stops it."""
         self._next_id += 1
         wanted = self._next_id
         line = json.dumps({"id": wanted, **command}, ensure_ascii=True).encode("ascii") + b"\n"
@@ -62,7 +64,7 @@ class DriverProcess:
             self._process.stdin.write(line)
         except (BrokenPipeError, ConnectionResetError):
             raise self.broken("it stopped reading its input") from None
-        answer = self._read_message(bound=None, waiting_for=f"the answer to {command.get('op')!r}")
+        answer = self._read_message(bound=bound, waiting_for=f"the answer to {command.get('op')!r}")
         if answer.get("id") != wanted:
             raise self.broken(f"it answered id {answer.get('id')!r} where {wanted} was asked: {shown(answer)}")
         return answer
@@ -141,6 +143,8 @@ class DriverProcess:
                 continue
             data = os.read(stdout.fileno(), _READ_SIZE)
             if not data:
+                with suppress(subprocess.TimeoutExpired):  # a driver that closed its output is ending:
+                    self._process.wait(timeout=TERM_GRACE)  # its exit code says how
                 raise self.broken(f"it closed its output while the suite waited for {waiting_for}")
             self._pending += data
         line, _, rest = bytes(self._pending).partition(b"\n")

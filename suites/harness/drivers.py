@@ -18,8 +18,10 @@ import atexit
 import base64
 import binascii
 import itertools
+from contextlib import suppress
 from typing import Any, TypeGuard
 
+from h1conform.servers import ScriptedServer, ServerError, respond
 from h1conform.suites.harness.deadline import deadline_paused
 from h1conform.suites.harness.driver_build import Manifest, build_folder, expand, missing_programs
 from h1conform.suites.harness.driver_process import DriverBroken, DriverProcess, shown
@@ -37,6 +39,9 @@ from h1conform.suites.harness.wire import (
 )
 
 _KINDS = {kind.value: kind for kind in ErrorKind}
+WARM_UP_PATH = "/h1conform-warm-up"  # the target of the request that warms a fresh driver up
+WARM_UP_TIMEOUT = 30.0  # seconds the warm-up request may take (a cold JVM on a loaded machine)
+WARM_UP_BOUND = 60.0  # seconds the harness waits for each warm-up answer: beyond, the driver is broken
 
 
 class DriverAdapter(WireAdapter):
@@ -64,10 +69,12 @@ class DriverAdapter(WireAdapter):
         self._start()
         self._stop()
 
-    def _start(self) -> DriverProcess:
+    def _start(self, *, warm_up: bool = False) -> DriverProcess:
         process = DriverProcess(self.name, self._argv, self._folder)
         try:
             self._adopt(process.hello(), process)
+            if warm_up:
+                _warm_up(process)
         except BaseException:
             process.kill()
             raise
@@ -136,7 +143,7 @@ class DriverAdapter(WireAdapter):
             self._discard(self._process)
         with deadline_paused():  # starting the driver (a JVM...) is the harness's time, not the client's
             try:
-                return self._start()
+                return self._start(warm_up=True)
             except DriverBroken as exc:
                 raise HarnessError(str(exc)) from None
 
@@ -147,9 +154,16 @@ class DriverAdapter(WireAdapter):
         return error
 
     def _discard(self, process: DriverProcess) -> None:
-        process.kill()
         if self._process is process:
             self._process = None
+        # The deadline's alarm repeats while client code runs: one landing while the driver is
+        # being stopped would leave it running, unreaped (a JVM takes longer than the repeat).
+        with deadline_paused():
+            process.kill()
+
+    def runs(self, process: DriverProcess) -> bool:
+        """Whether `process` is this adapter's live driver (not one it stopped or replaced)."""
+        return self._process is process and process.alive()
 
 
 class DriverSession(WireSession):
@@ -162,7 +176,7 @@ class DriverSession(WireSession):
     def send(self, request: WireRequest) -> Response:
         if not self._open:
             raise RuntimeError("the session is closed")
-        if not self._process.alive():
+        if not self._adapter.runs(self._process):
             raise HarnessError(f"driver {self._adapter.name} is no longer running (it was stopped or died)")
         answer = self._adapter.exchange(self._process, {
             "op": "request", "session": self._session, "method": request.method, "url": request.url,
@@ -178,11 +192,29 @@ class DriverSession(WireSession):
         if not self._open:
             return
         self._open = False
-        if not self._process.alive():
-            return  # the driver was replaced (or died): its sessions went with it
+        if not self._adapter.runs(self._process):
+            return  # the driver was stopped, replaced or died: its sessions went with it
         answer = self._adapter.exchange(self._process, {"op": "close", "session": self._session})
         if answer.get("ok") is not True:
             raise self._adapter.broke(self._process, f"it answered close with {shown(answer)}")
+
+
+def _warm_up(process: DriverProcess) -> None:
+    """One GET through a driver just started, on a server of its own, in the harness's time.
+
+    A client's first request loads the rest of its code (a JVM's HttpClient took over 5 s on a
+    loaded machine before a byte moved): that is start-up, not the behaviour a scenario judges, and
+    left to the first scenario it would end as that scenario's timeout. The outcome does not
+    matter; only a driver that breaks the protocol (DriverBroken) stops the start."""
+    with suppress(ServerError), ScriptedServer() as server:
+        server.add_connection(respond(b"HTTP/1.1 204 No Content\r\n\r\n"), optional=True)
+        session = f"s{next(_session_ids)}"
+        opened = process.exchange({"op": "open", "session": session, "timeout": WARM_UP_TIMEOUT, "tls": None,
+                                   "proxy": None}, bound=WARM_UP_BOUND)
+        if opened.get("ok") is True:
+            process.exchange({"op": "request", "session": session, "method": "GET", "url": server.url(WARM_UP_PATH),
+                              "headers": [], "body": None}, bound=WARM_UP_BOUND)
+            process.exchange({"op": "close", "session": session}, bound=WARM_UP_BOUND)
 
 
 def _outcome(answer: dict[str, Any], name: str) -> Response:
