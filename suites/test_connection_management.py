@@ -54,6 +54,7 @@ from h1conform.suites.harness import (
 from h1conform.suites.harness.reading import READERS as BODY_READERS
 from h1conform.suites.harness.reading import read_with
 from h1conform.suites.harness.waiting import client_closed, harness_wait
+from h1conform.suites.harness.wire import FEATURE_PERSISTENT
 
 FIRST = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst"
 SECOND = b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond"
@@ -239,7 +240,7 @@ def _ending(how: str) -> tuple[list, threading.Event]:
 
 
 @scenario("connection.monitor.idle-closure", refs=["RFC9112-9.5-p2-s2", "RFC9112-9.5-p3-s1"], level=SHOULD,
-          profile=WIRE)
+          profile=WIRE, needs={FEATURE_PERSISTENT})  # watching a kept connection: only a client that keeps one
 @pytest.mark.parametrize("how", [
     variant("still-open", id="control-still-open"),
     variant("fin", id="fin"),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 from h1conform.servers import expect_request, respond, respond_if_sent, send
-from h1conform.suites.harness import API, MUST, WIRE, Unsupported, expect_response, scenario, variant
+from h1conform.suites.harness import API, MUST, WIRE, expect_response, scenario, variant
 from h1conform.suites.harness.waiting import client_closed
 from h1conform.suites.harness.wire import FEATURE_PERSISTENT
 
@@ -27,13 +27,6 @@ CLOSE_RULE = ("RFC 9112 9.6: a client that sends a 'close' connection option MUS
 
 def request_line(raw: bytes) -> bytes:
     return raw.partition(b"\r\n")[0]
-
-
-def _needs_persistence(wire, why: str) -> None:
-    """A row that checks what a client does with a connection it keeps is unsupported for a client
-    that opens one per request: it has no such connection."""
-    if FEATURE_PERSISTENT not in wire.features:
-        raise Unsupported(f"{wire.impl.name}'s adapter cannot express ['{FEATURE_PERSISTENT}']: {why}")
 
 
 def _script_close(server, caller_close: bool) -> None:
@@ -74,7 +67,7 @@ CLOSE_ROWS = [
 @pytest.mark.parametrize("caller_close", CLOSE_ROWS)
 def test_caller_close_wire(server, wire, caller_close):
     if not caller_close:
-        _needs_persistence(wire, "this row checks that the connection is kept")
+        wire.require(FEATURE_PERSISTENT, "this row checks that the connection is kept")
     _script_close(server, caller_close)
     headers = [("Connection", "close")] if caller_close else []
     with wire.session() as session:

@@ -24,7 +24,6 @@ from h1conform.suites.harness import (
     WIRE,
     ErrorKind,
     Failure,
-    Unsupported,
     each_delivery,
     expect_failure,
     expect_response,
@@ -35,13 +34,6 @@ from h1conform.suites.harness.waiting import client_closed, harness_wait
 from h1conform.suites.harness.wire import FEATURE_PERSISTENT
 
 SECOND = b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond"
-
-
-def _needs_persistence(wire, why: str) -> None:
-    """A row that checks what a client does with a connection it keeps is unsupported for a client
-    that opens one per request: it has no such connection."""
-    if FEATURE_PERSISTENT not in wire.features:
-        raise Unsupported(f"{wire.impl.name}'s adapter cannot express ['{FEATURE_PERSISTENT}']: {why}")
 
 
 def _signal(event: threading.Event):
@@ -146,7 +138,7 @@ def test_close_option(server, wire, first, persists, delivery):
     # on that connection and close it after reading the response. RFC 9112 9.3: the same holds for
     # an HTTP/1.0 response without a "keep-alive" option.
     if persists:
-        _needs_persistence(wire, "this row checks that the connection is kept")
+        wire.require(FEATURE_PERSISTENT, "this row checks that the connection is kept")
         server.add_connection(respond(first, delivery), respond(SECOND, WHOLE))
     else:
         # The server keeps the first connection open and answers a request wrongly sent on it: where

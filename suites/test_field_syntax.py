@@ -36,7 +36,6 @@ from h1conform.suites.harness import (
     WIRE,
     ErrorKind,
     Response,
-    Unsupported,
     body,
     check,
     each_delivery,
@@ -58,13 +57,6 @@ LONG_DELIVERIES = pytest.mark.parametrize("delivery", [WHOLE, Delivery("segments
                                           ids=str)
 
 
-
-
-def _needs_persistence(wire, why: str) -> None:
-    """A row that checks what a client does with a connection it keeps is unsupported for a client
-    that opens one per request: it has no such connection."""
-    if FEATURE_PERSISTENT not in wire.features:
-        raise Unsupported(f"{wire.impl.name}'s adapter cannot express ['{FEATURE_PERSISTENT}']: {why}")
 
 
 def _response(*field_lines: bytes, framing: bytes = b"Content-Length: 5\r\n", payload: bytes = b"hello") -> bytes:
@@ -108,7 +100,7 @@ def test_unrecognized_fields(server, wire, lines, delivery):
     # second request, and the rows of Connection look-alikes have nothing to show it.
     persistent = FEATURE_PERSISTENT in wire.features
     if {line.partition(b":")[0].lower() for line in lines} & CONNECTION_LOOKALIKES:
-        _needs_persistence(wire, "a Connection look-alike can only be seen to leave a kept connection alone")
+        wire.require(FEATURE_PERSISTENT, "a Connection look-alike can only be seen to leave a kept connection alone")
     server.add_connection(respond(_response(*lines), delivery), respond(SECOND) if persistent else [])
     with wire.session() as session:
         first = expect_response(session.request("GET", server.url("/1")))
@@ -181,7 +173,7 @@ def test_connection_empty_elements(server, wire, value, persists, delivery):
     # connections can show.
     first = _response(b"Connection: " + value, payload=FIRST)
     if persists:
-        _needs_persistence(wire, "this row checks that the connection is kept")
+        wire.require(FEATURE_PERSISTENT, "this row checks that the connection is kept")
         server.add_connection(respond(first, delivery), respond_if_sent(SECOND))
         server.add_connection(respond(SECOND), optional=True)
     else:

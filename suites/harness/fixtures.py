@@ -13,7 +13,7 @@ from typing import Any
 from h1conform.servers import ScriptedServer
 from h1conform.suites.harness.containment import client_starts, close_each
 from h1conform.suites.harness.impls import Implementation
-from h1conform.suites.harness.wire import Headers, Outcome, SessionHandle, TLSConfig
+from h1conform.suites.harness.wire import Headers, Outcome, SessionHandle, TLSConfig, Unsupported
 
 # How long a client under test waits on the network before its own timeout fires. Scenarios that
 # want a client's timeout set a short one themselves; this one only bounds a client waiting on a
@@ -73,6 +73,13 @@ class WireClient:
         handle = SessionHandle(self.impl.wire, self.impl.wire.open_session(timeout=timeout, tls=tls, proxy=proxy))
         self._sessions.append(handle)
         return handle
+
+    def require(self, feature: str, why: str) -> None:
+        """Unsupported unless the adapter declares `feature`: for a row that needs it where the rest
+        of its scenario does not (a row that checks a kept connection, for a client that opens one
+        per request)."""
+        if feature not in self.features:
+            raise Unsupported(f"{self.impl.name}'s adapter cannot express ['{feature}']: {why}")
 
     def request(self, method: str, url: str, headers: Headers = (), body: bytes | None = None,
                 *, timeout: float = CLIENT_TIMEOUT, tls: TLSConfig | None = None,
