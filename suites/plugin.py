@@ -25,7 +25,7 @@ from h1conform.servers import ScriptedServer, ServerError, ServerStuck
 from h1conform.suites.harness import containment, expectations, isolation, leaks, output, results
 from h1conform.suites.harness.deadline import deadline, deadline_paused, scenario_deadline
 from h1conform.suites.harness.errors import HarnessError
-from h1conform.suites.harness.fixtures import ApiClient, WireClient
+from h1conform.suites.harness.fixtures import ApiClient, WireClient, cannot_express
 from h1conform.suites.harness.impls import Implementation, ImplError, resolve_all
 from h1conform.suites.harness.progress import ServersWatch
 from h1conform.suites.harness.scenario import MARKER, VARIANT_MARKER, Profile, ScenarioInfo, check
@@ -322,7 +322,7 @@ def _mark_unsupported(item: pytest.Item, info: ScenarioInfo, impl: Implementatio
     elif info.profile is Profile.WIRE and impl.wire.unavailable:
         reason = impl.wire.unavailable
     elif info.profile is Profile.WIRE and not info.needs <= impl.wire.features:
-        reason = f"{impl.name}'s adapter cannot express {sorted(info.needs - impl.wire.features)}"
+        reason = cannot_express(impl.name, info.needs - impl.wire.features)
     else:
         return
     item.add_marker(pytest.mark.skip(reason=UNSUPPORTED + reason))

@@ -58,6 +58,11 @@ class ApiClient:
         close_each(self._opened, lambda conn: conn.close())
 
 
+def cannot_express(impl_name: str, features: set[str] | frozenset[str]) -> str:
+    """The reason a wire scenario is unsupported for an adapter without these features."""
+    return f"{impl_name}'s adapter cannot express {sorted(features)}"
+
+
 class WireClient:
     """The implementation's wire adapter, as scenarios use it."""
 
@@ -79,7 +84,7 @@ class WireClient:
         of its scenario does not (a row that checks a kept connection, for a client that opens one
         per request)."""
         if feature not in self.features:
-            raise Unsupported(f"{self.impl.name}'s adapter cannot express ['{feature}']: {why}")
+            raise Unsupported(f"{cannot_express(self.impl.name, {feature})}: {why}")
 
     def request(self, method: str, url: str, headers: Headers = (), body: bytes | None = None,
                 *, timeout: float = CLIENT_TIMEOUT, tls: TLSConfig | None = None,

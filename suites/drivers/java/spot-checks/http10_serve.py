@@ -10,19 +10,15 @@ import socket
 import sys
 import time
 
+from serve import read_head  # this folder's serve.py
+
 FIRST = b"HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhello"
 INJECTED = b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\npoison"
 FRESH = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh"
 
 
 def request_line(conn: socket.socket) -> bytes:
-    received = b""
-    while b"\r\n\r\n" not in received:
-        chunk = conn.recv(65536)
-        if not chunk:
-            break
-        received += chunk
-    return received.split(b"\r\n")[0]
+    return read_head(conn).split(b"\r\n")[0]
 
 
 def main() -> None:
@@ -45,4 +41,5 @@ def main() -> None:
                 second.sendall(FRESH)
 
 
-main()
+if __name__ == "__main__":
+    main()

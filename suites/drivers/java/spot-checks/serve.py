@@ -46,4 +46,5 @@ def main() -> None:
                 print(watch_close(conn), file=sys.stderr)
 
 
-main()
+if __name__ == "__main__":
+    main()
