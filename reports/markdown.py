@@ -72,7 +72,7 @@ def _totals_table(matrix: Matrix) -> list[str]:
         name = "**all**" if level == "all" else level
         lines.append(f"| {name} | " + " | ".join(_count(t[level]) for t in totals) + " |")
     profiles = [matrix.profile_totals(column) for column in matrix.columns]
-    for profile in ("api", "wire"):
+    for profile in ("api", "wire", "agent"):
         lines.append(f"| profile {profile} | " + " | ".join(_count(p.get(profile, Counter())) for p in profiles) + " |")
     return lines
 

@@ -68,7 +68,7 @@ class Matrix:
         return by_level
 
     def profile_totals(self, column: Column) -> dict[str, Counter[str]]:
-        by_profile: dict[str, Counter[str]] = {"api": Counter(), "wire": Counter()}
+        by_profile: dict[str, Counter[str]] = {"api": Counter(), "wire": Counter(), "agent": Counter()}
         for scenario in self.scenarios:
             record = self.cells.get((scenario.id, column.key))
             if record is not None:

@@ -20,6 +20,7 @@ from h1conform.servers.proxy import (
     tunnel,
 )
 from h1conform.servers.requests import RecordedRequest
+from h1conform.servers.routes import Routes, serve
 from h1conform.servers.scripted import ScriptedServer, ServerError, ServerStuck, ServerThread, ipv6_available
 from h1conform.servers.steps import (
     BYTEWISE,
@@ -51,6 +52,8 @@ __all__ = [
     "ScriptedServer", "ServerConnection", "ServerError", "ServerStuck", "ServerThread", "Step", "call", "close", "expect_body",
     "expect_request", "half_close", "ipv6_available", "pause", "reset", "respond", "respond_if_sent", "send",
     "send_segments", "split_at", "stall",
+    # a server answering every request by its target (servers/routes.py)
+    "Routes", "serve",
     # the scripted CONNECT proxy (servers/proxy.py)
     "ESTABLISHED", "at", "expect_connect", "proxy_auth_required", "relay", "tunnel",
     # TLS servers (servers/tls.py, servers/certificates.py)

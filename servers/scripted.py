@@ -7,8 +7,9 @@
 
 It listens on an OS-chosen port of a loopback address; the n-th connection it accepts runs the
 n-th script given to `add_connection`, each in its own thread, so that a client opening a second
-connection while the first is still open is served. A connection with no script is recorded and
-closed at once. Whatever goes wrong in a connection thread is re-raised in the test by `close()`
+connection while the first is still open is served. A connection with no script runs the
+`every_connection` script if there is one; otherwise it is recorded and closed at once.
+Whatever goes wrong in a connection thread is re-raised in the test by `close()`
 (or `check()`), and `close()` fails loudly if a thread does not stop within its deadline.
 
 With `tls=ServerTLS(...)` every connection is TLS: the script's steps read and send HTTP bytes
@@ -86,12 +87,16 @@ class ScriptedServer:
         step_timeout: float = DEFAULT_STEP_TIMEOUT,
         join_deadline: float = DEFAULT_JOIN_DEADLINE,
         tls: ServerTLS | None = None,
+        every_connection: Sequence[Step] | None = None,
     ) -> None:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.host = host
         self.step_timeout = step_timeout
         self.join_deadline = join_deadline
         self.tls = tls  # TLS settings: every connection is TLS (the handshake made as its script needs it)
+        # The script of every connection that add_connection() did not script (servers/routes.py's
+        # serve(), for a client that decides how many connections it opens); None: closed at once.
+        self.every_connection = every_connection
         self.connections: list[ConnectionRecord] = []
         self.errors: list[BaseException] = []
         self._scripts: list[Sequence[Step]] = []
@@ -264,7 +269,7 @@ class ScriptedServer:
                         continue
                     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                     index = len(self.connections)
-                    script = self._scripts[index] if index < len(self._scripts) else None
+                    script = self._scripts[index] if index < len(self._scripts) else self.every_connection
                     optional = index < len(self._optional) and self._optional[index]
                     record = ConnectionRecord(index, peer, scripted=script is not None)
                     self.connections.append(record)

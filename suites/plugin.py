@@ -31,9 +31,10 @@ from h1conform.suites.harness.progress import ServersWatch
 from h1conform.suites.harness.scenario import MARKER, VARIANT_MARKER, Profile, ScenarioInfo, check
 from h1conform.suites.harness.wire import Unsupported
 
-# Fixture modules of the servers that scenarios share (TLS, proxies); loaded with this plugin.
+# Fixture modules of the servers that scenarios share (TLS, proxies, origins); loaded with this plugin.
 pytest_plugins: list[str] = ["h1conform.suites.harness.proxy_fixtures", "h1conform.suites.harness.tls_fixtures",
-                             "h1conform.suites.harness.outcomes", "h1conform.suites.harness.instruments"]
+                             "h1conform.suites.harness.outcomes", "h1conform.suites.harness.instruments",
+                             "h1conform.suites.harness.agent_fixtures"]
 
 SUITES_DIR = Path(__file__).parent
 UNSUPPORTED = "unsupported: "  # prefix of skip reasons that mean "this client cannot express it"
@@ -45,7 +46,7 @@ INFO_KEY = pytest.StashKey[ScenarioInfo]()
 SERVERS_KEY = pytest.StashKey[list[ScriptedServer]]()
 OWNERS_KEY = pytest.StashKey[dict[tuple[str, str], str]]()
 
-PROFILE_FIXTURE = {Profile.API: "client", Profile.WIRE: "wire"}
+PROFILE_FIXTURE = {Profile.API: "client", Profile.WIRE: "wire", Profile.AGENT: "agent"}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -323,6 +324,10 @@ def _mark_unsupported(item: pytest.Item, info: ScenarioInfo, impl: Implementatio
         reason = impl.wire.unavailable
     elif info.profile is Profile.WIRE and not info.needs <= impl.wire.features:
         reason = cannot_express(impl.name, info.needs - impl.wire.features)
+    elif info.profile is Profile.AGENT and (impl.wire.unavailable or not impl.wire.agent_features):
+        reason = impl.wire.unavailable or f"{impl.name}: {impl.wire.no_agent_mode}"
+    elif info.profile is Profile.AGENT and not info.needs <= impl.wire.agent_features | impl.wire.features:
+        reason = f"{impl.name} as a user agent lacks {sorted(info.needs - impl.wire.agent_features - impl.wire.features)}"
     else:
         return
     item.add_marker(pytest.mark.skip(reason=UNSUPPORTED + reason))

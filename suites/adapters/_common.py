@@ -8,6 +8,7 @@ import http.client
 from collections.abc import Callable
 from typing import Any
 
+from h1conform.suites.harness.agent import DECODES, AgentSession
 from h1conform.suites.harness.api_adapter import HTTPClientAPIAdapter, split_url, ssl_context
 from h1conform.suites.harness.wire import (
     EVERY_FEATURE,
@@ -21,7 +22,7 @@ from h1conform.suites.harness.wire import (
     causes,
 )
 
-__all__ = ["EVERY_FEATURE", "STDLIB_VALIDATION_ERRORS", "ClientAdapter", "causes", "classify_chain", "close_leftovers", "find_cause", "has_duplicate_names", "http_version", "no_duplicates",
+__all__ = ["EVERY_FEATURE", "STDLIB_VALIDATION_ERRORS", "ClientAdapter", "causes", "classify_chain", "close_leftovers", "decoded_codings", "find_cause", "has_duplicate_names", "http_version", "no_duplicates",
            "split_url", "ssl_context", "stdlib_kind"]
 
 # http.client's exceptions, socket timeouts, ssl errors and resets, as the http.client-API adapter
@@ -32,6 +33,7 @@ STDLIB_VALIDATION_ERRORS = _STDLIB.validation_errors
 
 Classifier = Callable[[BaseException], ErrorKind | None]
 SessionFactory = Callable[[float, TLSConfig | None, str | None], WireSession]
+AgentSessionFactory = Callable[[float, TLSConfig | None], AgentSession]
 
 
 def _unknown(exc: BaseException) -> ErrorKind | None:
@@ -39,16 +41,25 @@ def _unknown(exc: BaseException) -> ErrorKind | None:
 
 
 class ClientAdapter(WireAdapter):
-    """A built-in adapter: sessions made by `session(timeout, tls, proxy)`, and exceptions classified
-    along their chain by `classify_chain(exc, kind, fallback)`. Subclasses set `name` and `features`."""
+    """A built-in adapter: sessions made by `session(timeout, tls, proxy)`, agent sessions by
+    `agent_session(timeout, tls)` (None: no agent mode), and exceptions classified along their
+    chain by `classify_chain(exc, kind, fallback)`. Subclasses set `name`, `features` and
+    `agent_features`."""
 
-    def __init__(self, session: SessionFactory, kind: Classifier = _unknown, fallback: Classifier = _unknown) -> None:
+    def __init__(self, session: SessionFactory, kind: Classifier = _unknown, fallback: Classifier = _unknown,
+                 agent_session: AgentSessionFactory | None = None) -> None:
         self._session = session
         self._kind = kind
         self._fallback = fallback
+        self._agent_session = agent_session
 
     def open_session(self, *, timeout: float, tls: TLSConfig | None = None, proxy: str | None = None) -> WireSession:
         return self._session(timeout, tls, proxy)
+
+    def open_agent_session(self, *, timeout: float, tls: TLSConfig | None = None) -> AgentSession:
+        if self._agent_session is None:
+            return super().open_agent_session(timeout=timeout, tls=tls)
+        return self._agent_session(timeout, tls)
 
     def classify(self, exc: BaseException) -> ErrorKind | None:
         return classify_chain(exc, self._kind, self._fallback)
@@ -103,6 +114,13 @@ def no_duplicates(request: WireRequest, client: str) -> None:
     mapping and cannot send the same name twice."""
     if has_duplicate_names(request.headers):
         raise Unsupported(f"{client} keeps request headers in a mapping: it cannot send a field name twice")
+
+
+def decoded_codings(accept_encoding: str) -> frozenset[str]:
+    """The agent features (DECODES_...) of the content codings a client advertises in its
+    Accept-Encoding ("gzip, deflate, br"): what it decodes, optional codecs included or not."""
+    offered = {coding.split(";", 1)[0].strip().lower() for coding in accept_encoding.split(",")}
+    return frozenset(feature for coding, feature in DECODES.items() if coding in offered)
 
 
 def http_version(number: object) -> str | None:

@@ -11,15 +11,26 @@ keeps request headers in a case-insensitive dict (Unsupported). Response headers
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import requests
 import requests.adapters
 import requests.exceptions as errors
+import requests.utils
 
-from h1conform.suites.adapters._common import EVERY_FEATURE, ClientAdapter, close_leftovers, http_version, no_duplicates
+from h1conform.suites.adapters._common import (
+    EVERY_FEATURE,
+    ClientAdapter,
+    close_leftovers,
+    decoded_codings,
+    http_version,
+    no_duplicates,
+)
 from h1conform.suites.adapters.urllib3_adapter import LEFTOVERS, urllib3_fallback, urllib3_kind
 from h1conform.suites.adapters.urllib3_adapter import VALIDATION_ERRORS as URLLIB3_VALIDATION_ERRORS
+from h1conform.suites.harness.agent import COOKIE_JAR, FOLLOWS_REDIRECTS, AgentResponse, AgentSession
 from h1conform.suites.harness.wire import (
     FEATURE_DUPLICATE_HEADERS,
     ErrorKind,
@@ -85,11 +96,48 @@ class _Session(WireSession):
         self._session.close()
 
 
+class _AgentSession(AgentSession):
+    """A `requests.Session` with its defaults, as an application uses it: redirects followed (30 at
+    most), bodies decoded, cookies kept in the session's jar, no retries (its transport's default);
+    only the environment is left out (`trust_env = False`), and the CA is the scenario's."""
+
+    def __init__(self, timeout: float, tls: TLSConfig | None) -> None:
+        self._timeout = timeout
+        self._session = requests.Session()
+        self._session.trust_env = False
+        self._session.verify = (tls.ca_file if tls else None) or True
+
+    def _request(self, request: WireRequest, *, stream: bool) -> requests.Response:
+        no_duplicates(request, "requests")
+        try:
+            return self._session.request(request.method, request.url, headers=dict(request.headers),
+                                         data=request.body, timeout=(self._timeout, self._timeout), stream=stream)
+        except BaseException as exc:
+            close_leftovers(exc, LEFTOVERS)
+            raise
+
+    def send(self, request: WireRequest) -> AgentResponse:
+        with self._request(request, stream=False) as response:
+            body = response.content
+        return AgentResponse(response.status_code, response.reason or "", list(response.headers.items()), body,
+                             http_version(getattr(response.raw, "version", None)), url=response.url)
+
+    @contextmanager
+    def stream(self, request: WireRequest, chunk_size: int) -> Iterator[Iterator[bytes]]:
+        with self._request(request, stream=True) as response:
+            yield response.iter_content(chunk_size)
+
+    def close(self) -> None:
+        self._session.close()
+
+
 def _kind(exc: BaseException) -> ErrorKind | None:
     if isinstance(exc, errors.Timeout):
         return ErrorKind.TIMEOUT
     if isinstance(exc, errors.ContentDecodingError):
         return ErrorKind.PROTOCOL
+    if isinstance(exc, (errors.TooManyRedirects, errors.InvalidSchema)):
+        return ErrorKind.REDIRECT
     return urllib3_kind(exc)
 
 
@@ -110,6 +158,9 @@ class RequestsAdapter(ClientAdapter):
     # Not FEATURE_DUPLICATE_HEADERS: request headers are a mapping.
     features = EVERY_FEATURE - {FEATURE_DUPLICATE_HEADERS}
     validation_errors = VALIDATION_ERRORS
+    # Not RETRIES: its transport adapters retry nothing unless given max_retries.
+    agent_features = (frozenset({FOLLOWS_REDIRECTS, COOKIE_JAR})
+                      | decoded_codings(requests.utils.DEFAULT_ACCEPT_ENCODING))
 
 
-WIRE_ADAPTER = RequestsAdapter(_Session, _kind, _fallback)
+WIRE_ADAPTER = RequestsAdapter(_Session, _kind, _fallback, _AgentSession)

@@ -4,6 +4,7 @@ import pytest
 
 from h1conform.servers import BYTEWISE, WHOLE
 from h1conform.suites.harness.scenario import (
+    AGENT,
     API,
     API_LEVEL,
     MAY,
@@ -36,7 +37,7 @@ from h1conform.suites.harness.wire import (
 each_delivery = pytest.mark.parametrize("delivery", [WHOLE, BYTEWISE], ids=str)
 
 __all__ = [
-    "API", "API_LEVEL", "MAY", "MUST", "SHOULD", "WIRE", "ErrorKind", "Expected", "Failure", "Level",
+    "AGENT", "API", "API_LEVEL", "MAY", "MUST", "SHOULD", "WIRE", "ErrorKind", "Expected", "Failure", "Level",
     "Outcome", "Profile", "Response", "ScenarioInfo", "TLSConfig", "Unsupported", "body", "check", "each_delivery", "expect_failure",
     "expect_response", "fails", "scenario", "variant",
 ]

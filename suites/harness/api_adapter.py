@@ -161,6 +161,8 @@ class HTTPClientAPIAdapter(WireAdapter):
     """Wire adapter for any module that offers http.client's HTTPConnection API."""
 
     features = EVERY_FEATURE
+    no_agent_mode = ("an http.client-API module hands redirects, retries, cookies and content codings to "
+                     "its caller: it has no user-agent behaviour of its own to test")
 
     def __init__(self, module: ModuleType, name: str) -> None:
         self.module = module

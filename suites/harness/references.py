@@ -2,7 +2,8 @@
 
 RFC requirements come from `suites/spec/client-requirements.tsv`, the project's copy of
 shared/spec/client-requirements.tsv (a test keeps the two identical), so that an installed suite
-can validate and quote them. Documentation entries are the names the Python 3.12/3.13
+can validate and quote them, and from `suites/spec/agent-requirements.tsv`, the sentences of
+RFC 6265 (cookies) that the agent profile cites. Documentation entries are the names the Python 3.12/3.13
 `http.client` page documents, spelled as dotted names (`http.client.HTTPResponse.read`).
 """
 
@@ -28,12 +29,20 @@ class Requirement:
         return self.id.split("-", 1)[0]
 
 
+# The tables of citable sentences: RFC 9110 and RFC 9112 (shared/spec's), then the user agent's
+# other specifications (RFC 6265's cookie rules), in the same columns.
+TABLES = ("client-requirements.tsv", "agent-requirements.tsv")
+
+
 @functools.cache
 def requirements() -> dict[str, Requirement]:
-    """Every requirement sentence of RFC 9110 and RFC 9112, by id."""
-    table = resources.files("h1conform.suites.spec").joinpath("client-requirements.tsv").read_text("utf-8")
-    rows = csv.DictReader(table.splitlines(), delimiter="\t", quoting=csv.QUOTE_NONE)
-    return {row["id"]: Requirement(**row) for row in rows}
+    """Every requirement sentence of RFC 9110 and RFC 9112, and of the agent profile's other RFCs, by id."""
+    found: dict[str, Requirement] = {}
+    for name in TABLES:
+        table = resources.files("h1conform.suites.spec").joinpath(name).read_text("utf-8")
+        rows = csv.DictReader(table.splitlines(), delimiter="\t", quoting=csv.QUOTE_NONE)
+        found.update((row["id"], Requirement(**row)) for row in rows)
+    return found
 
 
 # The documented public API of http.client (Python 3.12 and 3.13). HTTPResponse.peek, read1 and

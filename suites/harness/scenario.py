@@ -33,10 +33,11 @@ class Level(enum.Enum):
 class Profile(enum.Enum):
     API = "api"  # the scenario drives the http.client API of the implementation itself
     WIRE = "wire"  # the scenario drives the uniform request/response adapter
+    AGENT = "agent"  # the scenario drives the client as a user agent (suites/harness/agent.py)
 
 
 MUST, SHOULD, MAY, API_LEVEL = Level.MUST, Level.SHOULD, Level.MAY, Level.API
-API, WIRE = Profile.API, Profile.WIRE
+API, WIRE, AGENT = Profile.API, Profile.WIRE, Profile.AGENT
 
 # The BCP 14 keywords of the requirement table, folded onto the levels a scenario can claim.
 _KEYWORD_LEVEL = {
@@ -118,6 +119,10 @@ def _level_problems(info: ScenarioInfo) -> list[str]:
     if info.level is Level.API:
         if not any(is_documented(ref) for ref in info.refs):
             return ["level API needs at least one http.client documentation reference"]
+        return []
+    if info.level is Level.SHOULD and info.cves and cited:
+        # A security expectation the RFC only asks a user agent to consider (credentials kept from
+        # another origin: RFC 9110 15.4's list) is levelled SHOULD by the advisories it cites.
         return []
     if info.level not in cited:
         return [f"level {info.level.name} but no cited requirement is at that level "

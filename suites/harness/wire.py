@@ -15,8 +15,12 @@ import enum
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from h1conform.suites.harness.errors import HarnessError
+
+if TYPE_CHECKING:
+    from h1conform.suites.harness.agent import AgentSession
 
 Headers = Sequence[tuple[str, str]]
 
@@ -28,6 +32,9 @@ class ErrorKind(enum.Enum):
     TIMEOUT = "timeout"  # the client's own timeout expired
     TLS = "tls-failure"  # handshake or certificate verification failed
     INVALID_INPUT = "invalid-input"  # the request was refused before anything was sent
+    # The agent profile's (suites/harness/agent.py): what a client acting as a user agent reports.
+    REDIRECT = "redirect-refused"  # a redirect not followed: too many hops, a bad Location, another scheme
+    DECODING = "decoding-error"  # a content coding that could not be decoded, or too many of them
     UNCLASSIFIED = "unclassified"  # an exception the adapter does not map: reported as such
 
 
@@ -184,6 +191,11 @@ class WireAdapter(abc.ABC):
     # Why this adapter can run nothing here (a driver whose toolchain is missing): every wire
     # scenario is then unsupported with this reason. None: it can run.
     unavailable: str | None = None
+    # The agent profile (suites/harness/agent.py): what the client does by itself as a user agent
+    # (follows redirects, decodes content codings, keeps cookies, retries). Empty: it has no agent
+    # mode, and every agent scenario is unsupported with the reason `no_agent_mode`.
+    agent_features: frozenset[str] = frozenset()
+    no_agent_mode = "its adapter has no agent mode"
 
     @abc.abstractmethod
     def open_session(self, *, timeout: float, tls: TLSConfig | None = None, proxy: str | None = None) -> WireSession:
@@ -198,6 +210,11 @@ class WireAdapter(abc.ABC):
     def classify(self, exc: BaseException) -> ErrorKind | None:
         """The error kind for one of the client's exceptions; None if it is not the client's."""
 
+    def open_agent_session(self, *, timeout: float, tls: TLSConfig | None = None) -> AgentSession:
+        """A session of the client as an application uses it: its own defaults for redirects,
+        retries, content decoding and cookies (see `agent_features`)."""
+        raise Unsupported(f"{self.name}: {self.no_agent_mode}")
+
     def declares_refusal(self, exc: BaseException) -> bool:
         """Whether `exc` is one of the errors by which the client refuses a request before sending it."""
         return isinstance(exc, self.validation_errors)
@@ -210,26 +227,35 @@ class SessionHandle:
         self._adapter = adapter
         self._session = session
 
+    @property
+    def session(self) -> WireSession:
+        """The adapter's session itself (the agent profile streams a body through it)."""
+        return self._session
+
     def request(self, method: str, url: str, headers: Headers = (), body: bytes | None = None) -> Outcome:
         try:
             response = self._session.send(WireRequest(method, url, tuple(headers), body))
         except (Unsupported, HarnessError):
             raise  # the scenario is unsupported, or the harness broke (a driver process): never the client's failure
-        except RefusedInput as refused:
-            return Failure(ErrorKind.INVALID_INPUT, proven_refusal(self._adapter, refused.__cause__ or refused))
         except Exception as exc:
-            try:
-                kind = self._adapter.classify(exc)
-            except Exception as broken:
-                raise HarnessError(f"the {self._adapter.name} adapter is broken: classifying "
-                                   f"{type(exc).__name__} raised {type(broken).__name__}: {broken}") from broken
-            if kind is ErrorKind.INVALID_INPUT:
-                return Failure(kind, proven_refusal(self._adapter, exc))
-            return Failure(kind or ErrorKind.UNCLASSIFIED, exc)
+            return self.failure(exc)
         if not isinstance(response, Response):
             raise HarnessError(f"the {self._adapter.name} adapter is broken: its send() returned "
                                f"{type(response).__name__}, not a Response")
         return response
+
+    def failure(self, exc: Exception) -> Failure:
+        """The client's exception as an outcome: its kind as the adapter classifies it."""
+        if isinstance(exc, RefusedInput):
+            return Failure(ErrorKind.INVALID_INPUT, proven_refusal(self._adapter, exc.__cause__ or exc))
+        try:
+            kind = self._adapter.classify(exc)
+        except Exception as broken:
+            raise HarnessError(f"the {self._adapter.name} adapter is broken: classifying "
+                               f"{type(exc).__name__} raised {type(broken).__name__}: {broken}") from broken
+        if kind is ErrorKind.INVALID_INPUT:
+            return Failure(kind, proven_refusal(self._adapter, exc))
+        return Failure(kind or ErrorKind.UNCLASSIFIED, exc)
 
     def close(self) -> None:
         self._session.close()
