@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from h1conform.suites.harness.containment import client_starts, close_each
 from h1conform.suites.harness.errors import HarnessError
+from h1conform.suites.harness.fixtures import CLIENT_TIMEOUT
 from h1conform.suites.harness.wire import (
     Failure,
     Headers,
@@ -169,7 +170,7 @@ class AgentClient:
         self.features = adapter.agent_features | adapter.features
         self._sessions: list[SessionHandle] = []
 
-    def session(self, *, timeout: float, tls: TLSConfig | None = None) -> SessionHandle:
+    def session(self, *, timeout: float = CLIENT_TIMEOUT, tls: TLSConfig | None = None) -> SessionHandle:
         """An agent session: cookies and connections live as long as it does."""
         client_starts()
         opened = self.adapter.open_agent_session(timeout=timeout, tls=tls)
@@ -186,13 +187,13 @@ class AgentClient:
             raise Unsupported(f"{self.name} as a user agent does not have {feature!r}: {why}")
 
     def request(self, method: str, url: str, headers: Headers = (), body: bytes | None = None, *,
-                timeout: float, tls: TLSConfig | None = None) -> Outcome:
+                timeout: float = CLIENT_TIMEOUT, tls: TLSConfig | None = None) -> Outcome:
         """One request in an agent session of its own; the outcome is an AgentResponse or a Failure."""
         with self.session(timeout=timeout, tls=tls) as session:
             return session.request(method, url, headers, body)
 
     def stream(self, method: str, url: str, headers: Headers = (), *, chunk_size: int, limit: int,
-               timeout: float, tls: TLSConfig | None = None) -> StreamResult:
+               timeout: float = CLIENT_TIMEOUT, tls: TLSConfig | None = None) -> StreamResult:
         """Read the body of one request through the client's streaming API, `chunk_size` at a time,
         stopping after `limit` decoded bytes, while measuring the client's peak memory."""
         with self.session(timeout=timeout, tls=tls) as handle:
