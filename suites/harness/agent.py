@@ -18,7 +18,7 @@ import os
 import tracemalloc
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from h1conform.suites.harness.containment import client_starts, close_each
 from h1conform.suites.harness.errors import HarnessError
@@ -73,6 +73,37 @@ class AgentSession(WireSession):
         bytes, read from the network only as the iterator is advanced (the client's streaming API:
         urllib3's `stream()`, requests' `iter_content()`...). Leaving the context releases the
         response, whether or not it was read to its end."""
+
+    def read_streamed(self, request: WireRequest, chunk_size: int, limit: int) -> Streamed:
+        """Read `request`'s body through `stream()` until `limit` decoded bytes or its end. A driver
+        overrides it: its client reads in its own process, which answers with the figures."""
+        streamed = Streamed()
+        with self.stream(request, chunk_size) as chunks:
+            for chunk in chunks:
+                streamed.add(chunk)
+                del chunk  # not held while the next piece is decoded
+                if streamed.received >= limit:
+                    break
+        return streamed
+
+
+# How much of a streamed body a scenario keeps to check what was decoded.
+HEAD_KEPT = 65536
+
+
+@dataclass
+class Streamed:
+    """What reading a body through a streaming API gave: how much, in how many pieces, and its start."""
+
+    received: int = 0
+    pieces: int = 0
+    head: bytearray = field(default_factory=bytearray)
+
+    def add(self, chunk: bytes) -> None:
+        self.received += len(chunk)
+        self.pieces += 1
+        if len(self.head) < HEAD_KEPT:
+            self.head += chunk[: HEAD_KEPT - len(self.head)]
 
 
 @dataclass(frozen=True)
@@ -199,25 +230,16 @@ class AgentClient:
         with self.session(timeout=timeout, tls=tls) as handle:
             session = handle.session
             assert isinstance(session, AgentSession)
-            received, pieces, head = 0, 0, bytearray()
-            failure = None
+            streamed, failure = Streamed(), None
             with MemoryWatch(session.pid) as watch:
                 try:
-                    with session.stream(WireRequest(method, url, tuple(headers), None), chunk_size) as chunks:
-                        for chunk in chunks:
-                            received += len(chunk)
-                            pieces += 1
-                            if len(head) < 65536:
-                                head += chunk[: 65536 - len(head)]
-                            del chunk  # not held while the next piece is decoded
-                            if received >= limit:
-                                break
+                    streamed = session.read_streamed(WireRequest(method, url, tuple(headers), None), chunk_size, limit)
                 except (Unsupported, HarnessError):
                     raise
                 except Exception as exc:
                     failure = handle.failure(exc)
                 memory = watch.peak()
-            return StreamResult(received, bytes(head), pieces, memory, failure)
+            return StreamResult(streamed.received, bytes(streamed.head), streamed.pieces, memory, failure)
 
     def close_all(self) -> None:
         close_each(self._sessions, lambda session: session.close())
