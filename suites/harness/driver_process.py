@@ -69,6 +69,11 @@ class DriverProcess:
             raise self.broken(f"it answered id {answer.get('id')!r} where {wanted} was asked: {shown(answer)}")
         return answer
 
+    @property
+    def pid(self) -> int:
+        """The driver's process id (the agent profile watches its memory while it streams a body)."""
+        return self._process.pid
+
     def alive(self) -> bool:
         return self._process.poll() is None
 

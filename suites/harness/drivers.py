@@ -10,6 +10,11 @@ What stays with the harness: starting or building a driver is the harness's time
 paused), and a driver that breaks the protocol makes its scenario `error`, then is replaced.
 What is the client's: an error it reports (its kind, its own type name and message), and a hang,
 which the scenario's deadline ends as `timeout` (the driver is then stopped: its state is unknown).
+
+A driver whose hello lists `agent_features` has an agent mode (the agent profile,
+suites/harness/agent.py): its agent sessions are opened with `"agent": true`, their responses say
+the final URL, and a body read through the client's streaming API is read in the driver's own
+process, which answers with the figures (`streamed`) while the suite watches its memory.
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ import atexit
 import base64
 import binascii
 import itertools
-from contextlib import suppress
-from typing import Any, TypeGuard
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, suppress
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from h1conform.servers import ScriptedServer, ServerError, respond
 from h1conform.suites.harness.deadline import deadline_paused
@@ -37,6 +44,9 @@ from h1conform.suites.harness.wire import (
     WireRequest,
     WireSession,
 )
+
+if TYPE_CHECKING:
+    from h1conform.suites.harness.agent import AgentResponse, AgentSession, Streamed
 
 _KINDS = {kind.value: kind for kind in ErrorKind}
 WARM_UP_PATH = "/h1conform-warm-up"  # the target of the request that warms a fresh driver up
@@ -99,7 +109,13 @@ class DriverAdapter(WireAdapter):
         client, version = hello.get("client"), hello.get("version")
         if not isinstance(client, str) or not isinstance(version, str) or not client or not version:
             raise process.broken(f"its hello must name its client and version: {hello!r}")
+        agent_features = hello.get("agent_features", [])
+        every_agent_feature = _agent().EVERY_AGENT_FEATURE
+        if not _strings(agent_features) or not set(agent_features) <= every_agent_feature:
+            raise process.broken(f"its agent_features must be a list of {sorted(every_agent_feature)}: "
+                                 f"{agent_features!r}")
         self.features = frozenset(features)
+        self.agent_features = frozenset(agent_features)
         self._remote_refusals = frozenset(refusals)
         self.client, self.version = client, version
 
@@ -107,19 +123,32 @@ class DriverAdapter(WireAdapter):
         return isinstance(exc, RemoteClientError) and exc.type_name in self._remote_refusals
 
     def open_session(self, *, timeout: float, tls: TLSConfig | None = None, proxy: str | None = None) -> WireSession:
+        process, session = self._open(timeout=timeout, tls=tls, proxy=proxy, agent=False)
+        return DriverSession(self, process, session)
+
+    def open_agent_session(self, *, timeout: float, tls: TLSConfig | None = None) -> AgentSession:
+        if not self.agent_features and not self.unavailable:
+            raise Unsupported(f"{self.name}: {self.no_agent_mode}")
+        process, session = self._open(timeout=timeout, tls=tls, proxy=None, agent=True)
+        return DriverAgentSession(self, process, session)  # type: ignore[return-value]  # registered (_agent)
+
+    def _open(self, *, timeout: float, tls: TLSConfig | None, proxy: str | None,
+              agent: bool) -> tuple[DriverProcess, str]:
+        """A session opened in the running driver (started if need be): the process and the session's name."""
         if self.unavailable:
             raise Unsupported(self.unavailable)
         process = self._running()
         session = f"s{next(_session_ids)}"
         tls_settings = None if tls is None else {"ca_file": tls.ca_file, "client_cert": tls.client_cert,
                                                   "check_hostname": tls.check_hostname}
+        # `agent` is sent only when true: a driver without an agent mode never sees the field.
         answer = self.exchange(process, {"op": "open", "session": session, "timeout": timeout,
-                                         "tls": tls_settings, "proxy": proxy})
+                                         "tls": tls_settings, "proxy": proxy, **({"agent": True} if agent else {})})
         if "unsupported" in answer:
             raise Unsupported(f"{self.name}: {_text(answer['unsupported'])}")
         if answer.get("ok") is not True:
             raise self.broke(process, f"it answered open with {shown(answer)}")
-        return DriverSession(self, process, session)
+        return process, session
 
     def classify(self, exc: BaseException) -> ErrorKind | None:
         return exc.kind if isinstance(exc, RemoteClientError) else None
@@ -174,19 +203,26 @@ class DriverSession(WireSession):
         self._open = True
 
     def send(self, request: WireRequest) -> Response:
+        answer = self._request(request)
+        try:
+            return _outcome(answer, self._adapter.name)
+        except _MALFORMED as exc:
+            raise self._broke_answering(answer, exc) from None
+
+    def _request(self, request: WireRequest, **extra: Any) -> dict[str, Any]:
+        """The driver's answer to `request` in this session (`extra`: more fields of the command)."""
         if not self._open:
             raise RuntimeError("the session is closed")
         if not self._adapter.runs(self._process):
             raise HarnessError(f"driver {self._adapter.name} is no longer running (it was stopped or died)")
-        answer = self._adapter.exchange(self._process, {
+        return self._adapter.exchange(self._process, {
             "op": "request", "session": self._session, "method": request.method, "url": request.url,
             "headers": [[name, value] for name, value in request.headers],
-            "body": None if request.body is None else base64.b64encode(request.body).decode("ascii")})
-        try:
-            return _outcome(answer, self._adapter.name)
-        except (KeyError, TypeError, ValueError, binascii.Error) as exc:
-            raise self._adapter.broke(self._process, f"it answered a request with {shown(answer)} "
-                                       f"({type(exc).__name__}: {exc})") from None
+            "body": None if request.body is None else base64.b64encode(request.body).decode("ascii"), **extra})
+
+    def _broke_answering(self, answer: dict[str, Any], exc: Exception) -> HarnessError:
+        return self._adapter.broke(self._process, f"it answered a request with {shown(answer)} "
+                                   f"({type(exc).__name__}: {exc})")
 
     def close(self) -> None:
         if not self._open:
@@ -197,6 +233,72 @@ class DriverSession(WireSession):
         answer = self._adapter.exchange(self._process, {"op": "close", "session": self._session})
         if answer.get("ok") is not True:
             raise self._adapter.broke(self._process, f"it answered close with {shown(answer)}")
+
+
+class DriverAgentSession(DriverSession):
+    """An agent session of a driver (`"agent": true`): the client follows redirects, decodes and
+    keeps cookies by its own defaults, in the driver's process. A virtual subclass of AgentSession
+    (registered when the first one is opened; see `_agent`)."""
+
+    def __init__(self, adapter: DriverAdapter, process: DriverProcess, session: str) -> None:
+        super().__init__(adapter, process, session)
+        self.pid = process.pid  # the client decodes there: the suite watches that process's memory
+
+    def send(self, request: WireRequest) -> AgentResponse:
+        answer = self._request(request)
+        try:
+            response = _outcome(answer, self._adapter.name)
+            url = answer["response"].get("url")
+            return _agent().AgentResponse(response.status, response.reason, response.headers, response.body,
+                                          response.version, url=None if url is None else _text(url))
+        except _MALFORMED as exc:
+            raise self._broke_answering(answer, exc) from None
+
+    def stream(self, request: WireRequest, chunk_size: int) -> AbstractContextManager[Iterator[bytes]]:
+        raise Unsupported(f"{self._adapter.name}: the driver reads a streamed body in its own process "
+                          "(read_streamed), never piece by piece in the suite's")
+
+    def read_streamed(self, request: WireRequest, chunk_size: int, limit: int) -> Streamed:
+        """The driver reads the body through its client's streaming API, `chunk_size` at a time, until
+        `limit` decoded bytes or the end, holding none of it but the first HEAD_KEPT bytes."""
+        answer = self._request(request, stream={"chunk_size": chunk_size, "limit": limit})
+        try:
+            if "streamed" not in answer:
+                _outcome(answer, self._adapter.name)  # raises the client's error, or says it cannot
+                raise ValueError("a streamed request is answered by streamed, error or unsupported")
+            return _streamed(answer["streamed"])
+        except _MALFORMED as exc:
+            raise self._broke_answering(answer, exc) from None
+
+
+def _streamed(figures: dict[str, Any]) -> Streamed:
+    """Streamed from a driver's `streamed` answer; ValueError or TypeError if it cannot be true."""
+    agent = _agent()
+    received, pieces = figures["received"], figures["pieces"]
+    for name, value in (("received", received), ("pieces", pieces)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise TypeError(f"{name} must be a count, not {value!r}")
+    head = base64.b64decode(_text(figures["head"]), validate=True)
+    if len(head) != min(received, agent.HEAD_KEPT):
+        raise ValueError(f"head must be the first {min(received, agent.HEAD_KEPT)} bytes read, not {len(head)}")
+    if received and not pieces:
+        raise ValueError(f"{received} bytes read in no piece")
+    return agent.Streamed(received, pieces, bytearray(head))
+
+
+def _agent() -> ModuleType:
+    """suites/harness/agent.py, imported on first use: it imports the fixtures, which import the
+    implementations (impls.py), which import this module, so a module-level import (and a class
+    statement deriving from AgentSession) would be a cycle. DriverAgentSession is registered as an
+    AgentSession here instead."""
+    from h1conform.suites.harness import agent
+
+    agent.AgentSession.register(DriverAgentSession)
+    return agent
+
+
+# What a malformed answer raises while it is read: the driver broke the protocol.
+_MALFORMED = (KeyError, TypeError, ValueError, AttributeError, binascii.Error)
 
 
 def _warm_up(process: DriverProcess) -> None:

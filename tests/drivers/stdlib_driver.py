@@ -1,6 +1,8 @@
 """A driver of the protocol (docs/driver-protocol.md) around the stdlib's http.client, for the
 project's tests: its sessions are the in-process http.client-API adapter's, so its verdicts must be
-the stdlib's own. A fault, named by the first argument, strikes once per marker file (the second
+the stdlib's own. Its agent mode (the agent profile) is requests' in-process agent session, so
+its agent verdicts must be `--impl=requests`'s, and its streamed reads happen in this process,
+whose memory the suite watches. A fault, named by the first argument, strikes once per marker file (the second
 argument): on the first request when the file does not exist yet, which it then creates, so the
 driver the suite starts next behaves.
 
@@ -19,8 +21,17 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from h1conform.suites.adapters.requests_adapter import WIRE_ADAPTER as AGENT_ADAPTER
+from h1conform.suites.harness.agent import HEAD_KEPT, AgentResponse, AgentSession
 from h1conform.suites.harness.api_adapter import HTTPClientAPIAdapter
-from h1conform.suites.harness.wire import RefusedInput, TLSConfig, Unsupported, WireRequest, WireSession
+from h1conform.suites.harness.wire import (
+    RefusedInput,
+    TLSConfig,
+    Unsupported,
+    WireAdapter,
+    WireRequest,
+    WireSession,
+)
 
 ADAPTER = HTTPClientAPIAdapter(http.client, "stdlib")
 NAME = sys.argv[1]
@@ -43,16 +54,21 @@ def fault_strikes(command: dict[str, Any]) -> bool:
 
 
 def open_session(command: dict[str, Any]) -> WireSession:
-    tls = command["tls"]
-    return ADAPTER.open_session(timeout=command["timeout"], proxy=command["proxy"],
-                                tls=None if tls is None else TLSConfig(**tls))
+    tls = None if command["tls"] is None else TLSConfig(**command["tls"])
+    if command.get("agent"):
+        return AGENT_ADAPTER.open_agent_session(timeout=command["timeout"], tls=tls)
+    return ADAPTER.open_session(timeout=command["timeout"], proxy=command["proxy"], tls=tls)
 
 
 def request(session: WireSession, command: dict[str, Any]) -> dict[str, Any]:
     body = command["body"]
     wire_request = WireRequest(command["method"], command["url"], tuple((name, value) for name, value in command["headers"]),
                                None if body is None else base64.b64decode(body))
+    adapter: WireAdapter = AGENT_ADAPTER if isinstance(session, AgentSession) else ADAPTER
     try:
+        if "stream" in command:
+            assert isinstance(session, AgentSession), "a stream request in a session that is not an agent's"
+            return streamed(session, wire_request, command["stream"])
         response = session.send(wire_request)
     except Unsupported as exc:
         return {"unsupported": str(exc)}
@@ -60,11 +76,21 @@ def request(session: WireSession, command: dict[str, Any]) -> dict[str, Any]:
         cause = refused.__cause__ or refused
         return {"error": {"kind": "invalid-input", "type": type(cause).__name__, "message": str(cause)}}
     except Exception as exc:
-        kind = ADAPTER.classify(exc)
+        kind = adapter.classify(exc)
         return {"error": {"kind": kind.value if kind else "unclassified", "type": type(exc).__name__, "message": str(exc)}}
-    return {"response": {"status": response.status, "reason": response.reason, "version": response.version,
-                         "headers": [list(pair) for pair in response.headers],
-                         "body": base64.b64encode(response.body).decode("ascii")}}
+    answer: dict[str, Any] = {
+        "status": response.status, "reason": response.reason, "version": response.version,
+        "headers": [list(pair) for pair in response.headers], "body": base64.b64encode(response.body).decode("ascii")}
+    if isinstance(response, AgentResponse) and response.url is not None:
+        answer["url"] = response.url
+    return {"response": answer}
+
+
+def streamed(session: AgentSession, wire_request: WireRequest, stream: dict[str, int]) -> dict[str, Any]:
+    """The body read through requests' streaming API in this process, the agent mode's `streamed` answer."""
+    figures = session.read_streamed(wire_request, stream["chunk_size"], stream["limit"])
+    return {"streamed": {"received": figures.received, "pieces": figures.pieces,
+                         "head": base64.b64encode(bytes(figures.head[:HEAD_KEPT])).decode("ascii")}}
 
 
 def main() -> None:
@@ -72,7 +98,8 @@ def main() -> None:
         return
     refusals = [] if FAULT == "declare-none" else sorted({cls.__name__ for cls in ADAPTER.validation_errors})
     write({"type": "hello", "protocol": 1, "name": NAME, "client": "http.client", "version": sys.version.split()[0],
-           "features": sorted(ADAPTER.features), "validation_errors": refusals})
+           "features": sorted(ADAPTER.features), "validation_errors": refusals,
+           "agent_features": sorted(AGENT_ADAPTER.agent_features)})
     sessions: dict[str, WireSession] = {}
     for line in sys.stdin:
         command = json.loads(line)
