@@ -67,6 +67,10 @@ var untypedChecks = []checkRow{
 	{"http: suspiciously long trailer after chunked body", protocolError},
 	{"bad trailer key", protocolError},
 	{"http: unexpected EOF reading trailer", incompleteMessage},
+	// http.Client's redirects (agent sessions only: a wire session follows none). The default
+	// CheckRedirect stops after 10 of them; a Location net/url cannot parse is not followed.
+	{"stopped after 10 redirects", redirectRefused},
+	{"failed to parse Location header", redirectRefused},
 	// The server closed a reused connection before any byte of the response (net/http retries
 	// an idempotent request once on a new connection; this is what is left when it does not).
 	{"http: server closed idle connection", connectionClosed},

@@ -13,26 +13,37 @@ import (
 	"sync/atomic"
 )
 
-// progress is what the client's trace hooks saw of one request: they run on the Transport's
-// goroutines, and may still run after Client.Do has returned.
+// progress is what the client's trace hooks saw of one request (and of the requests a redirect led
+// to, which share its context): they run on the Transport's goroutines, and may still run after
+// Client.Do has returned.
 type progress struct {
-	handshakeFailed atomic.Bool // the TLS handshake ended with an error
-	responseStarted atomic.Bool // a byte of the response arrived
+	handshakeFailed atomic.Bool  // a TLS handshake ended with an error
+	responseStarted atomic.Bool  // a byte of the response to the current attempt arrived
+	responses       atomic.Int32 // responses whose first byte arrived, redirects included
 }
 
 func (seen *progress) trace() *httptrace.ClientTrace {
 	return &httptrace.ClientTrace{
+		// Each attempt (the first, a retry, a redirect's request) starts by getting a connection.
+		GetConn: func(string) { seen.responseStarted.Store(false) },
 		TLSHandshakeDone: func(_ tls.ConnectionState, err error) {
 			if err != nil {
 				seen.handshakeFailed.Store(true)
 			}
 		},
-		GotFirstResponseByte: func() { seen.responseStarted.Store(true) },
+		GotFirstResponseByte: func() {
+			seen.responseStarted.Store(true)
+			seen.responses.Add(1)
+		},
 	}
 }
 
-// exchange performs one request command in its session and reads the whole response.
+// exchange performs one request command in its session and reads the whole response, or, for a
+// stream request, reads it through Body.Read and answers with the figures.
 func exchange(s *session, cmd command) answer {
+	if cmd.Stream != nil && !s.agent {
+		fatal("a stream request in session %q, which is not an agent session", cmd.Session)
+	}
 	if why := inexpressible(cmd.Headers); why != "" {
 		return answer{ID: cmd.ID, Unsupported: why}
 	}
@@ -43,15 +54,35 @@ func exchange(s *session, cmd command) answer {
 	}
 	response, err := s.client.Do(request)
 	if err != nil {
-		return answer{ID: cmd.ID, Error: classify(err, seen)}
+		return answer{ID: cmd.ID, Error: s.classify(err, seen, false)}
 	}
 	defer response.Body.Close()
+	if cmd.Stream != nil {
+		streamed, err := readStreamed(response.Body, *cmd.Stream)
+		if err != nil {
+			return answer{ID: cmd.ID, Error: s.classify(err, seen, response.Uncompressed)}
+		}
+		return answer{ID: cmd.ID, Streamed: streamed}
+	}
 	body, err := readBody(response)
 	if err != nil {
 		// The head arrived: an error now is an error of the request, not a response.
-		return answer{ID: cmd.ID, Error: classify(err, seen)}
+		return answer{ID: cmd.ID, Error: s.classify(err, seen, response.Uncompressed)}
 	}
-	return answer{ID: cmd.ID, Response: describe(response, body)}
+	message := describe(response, body)
+	if s.agent {
+		message.URL = latin1(response.Request.URL.String())
+	}
+	return answer{ID: cmd.ID, Response: message}
+}
+
+// classify maps an error to its kind: an agent session's may be a refused redirect or a failed
+// decoding (decoded: the Transport was decoding the body the error came from).
+func (s *session) classify(err error, seen *progress, decoded bool) *errorMessage {
+	if s.agent {
+		return classifyAgent(err, seen, decoded)
+	}
+	return classify(err, seen)
 }
 
 // readBody reads the response's content to its end. A 101 has none (a 1xx response ends with its

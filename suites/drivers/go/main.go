@@ -25,6 +25,7 @@ func main() {
 	send(out, hello{
 		Type: "hello", Protocol: 1, Name: "go-net-http", Client: "Go net/http",
 		Version: runtime.Version(), Features: features, ValidationErrors: validationErrors(),
+		AgentFeatures: agentFeatures,
 	})
 	sessions := map[string]*session{}
 	in := bufio.NewReader(os.Stdin)

@@ -9,16 +9,24 @@ import (
 
 // command is any line the suite sends: open, request or close. Fields an op does not use stay empty.
 type command struct {
-	ID      int64        `json:"id"`
-	Op      string       `json:"op"`
-	Session string       `json:"session"`
-	Timeout float64      `json:"timeout"`
-	TLS     *tlsSettings `json:"tls"`
-	Proxy   *string      `json:"proxy"`
-	Method  string       `json:"method"`
-	URL     string       `json:"url"`
-	Headers [][]string   `json:"headers"`
-	Body    *string      `json:"body"` // base64, or null for no body
+	ID      int64           `json:"id"`
+	Op      string          `json:"op"`
+	Session string          `json:"session"`
+	Timeout float64         `json:"timeout"`
+	TLS     *tlsSettings    `json:"tls"`
+	Proxy   *string         `json:"proxy"`
+	Agent   bool            `json:"agent"` // open: an agent session (the client's own redirects, decoding, cookies)
+	Method  string          `json:"method"`
+	URL     string          `json:"url"`
+	Headers [][]string      `json:"headers"`
+	Body    *string         `json:"body"`   // base64, or null for no body
+	Stream  *streamSettings `json:"stream"` // request in an agent session: read the body through Body.Read
+}
+
+// streamSettings: read the body in pieces of at most ChunkSize bytes, until Limit decoded bytes or its end.
+type streamSettings struct {
+	ChunkSize int   `json:"chunk_size"`
+	Limit     int64 `json:"limit"`
 }
 
 type tlsSettings struct {
@@ -35,6 +43,7 @@ type hello struct {
 	Version          string   `json:"version"`
 	Features         []string `json:"features"`
 	ValidationErrors []string `json:"validation_errors"`
+	AgentFeatures    []string `json:"agent_features"`
 }
 
 // answer is one reply to a command; exactly one of its optional fields is set.
@@ -44,6 +53,7 @@ type answer struct {
 	Unsupported string           `json:"unsupported,omitempty"`
 	Response    *responseMessage `json:"response,omitempty"`
 	Error       *errorMessage    `json:"error,omitempty"`
+	Streamed    *streamedMessage `json:"streamed,omitempty"`
 }
 
 type responseMessage struct {
@@ -51,7 +61,15 @@ type responseMessage struct {
 	Reason  string      `json:"reason"`
 	Version string      `json:"version"`
 	Headers [][2]string `json:"headers"`
-	Body    string      `json:"body"` // base64
+	Body    string      `json:"body"`          // base64
+	URL     string      `json:"url,omitempty"` // agent sessions: the URL the response came from, after redirects
+}
+
+// streamedMessage is what reading a body through the client's streaming API gave.
+type streamedMessage struct {
+	Received int64  `json:"received"` // decoded bytes read
+	Pieces   int    `json:"pieces"`   // reads that returned bytes
+	Head     string `json:"head"`     // base64 of the first headKept decoded bytes
 }
 
 type errorMessage struct {

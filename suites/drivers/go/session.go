@@ -16,17 +16,21 @@ import (
 type session struct {
 	client    *http.Client
 	transport *http.Transport
+	agent     bool // an agent session: the client's own redirects, decoding and cookies (agent.go)
 }
 
-// openSession builds the session an open command describes: net/http honours every setting.
+// openSession builds the session an open command describes: net/http honours every setting. A
+// wire session follows no redirect, decodes nothing and keeps no cookie; an agent session is
+// http.Client as an application uses it (agentClient).
 func openSession(cmd command) *session {
 	timeout := time.Duration(cmd.Timeout * float64(time.Second))
 	transport := &http.Transport{
 		// The proxy is the session's, never one from the environment (not ProxyFromEnvironment).
 		Proxy:       nil,
 		DialContext: (&net.Dialer{Timeout: timeout}).DialContext,
-		// No Accept-Encoding added, so nothing is decoded that the request did not ask for.
-		DisableCompression: true,
+		// A wire session: no Accept-Encoding added, so nothing is decoded that the request did
+		// not ask for. An agent session keeps the Transport's default, transparent gzip.
+		DisableCompression: !cmd.Agent,
 		// HTTP/1.1 only: no HTTP/2 upgrade through ALPN.
 		ForceAttemptHTTP2: false,
 		TLSNextProto:      map[string]func(string, *tls.Conn) http.RoundTripper{},
@@ -47,6 +51,9 @@ func openSession(cmd command) *session {
 	}
 	if cmd.TLS != nil {
 		transport.TLSClientConfig = tlsConfig(*cmd.TLS)
+	}
+	if cmd.Agent {
+		return &session{client: agentClient(transport, timeout), transport: transport, agent: true}
 	}
 	client := &http.Client{
 		Transport: transport,
