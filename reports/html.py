@@ -24,7 +24,7 @@ def page_data(matrix: Matrix, notes: str = "") -> dict[str, Any]:
     for column in matrix.columns:
         run = column.results.run
         columns.append({
-            "key": column.key, "label": column.label, "impl": column.impl_name,
+            "key": column.key, "label": column.label, "heading": column.heading, "impl": column.impl_name,
             "spec": str(column.impl.get("spec", column.impl_name)), "version": str(column.impl.get("version", "")),
             "origin": str(column.impl.get("origin", "")), "api": bool(column.impl.get("api", True)),
             "python": run["python"]["version"], "python_implementation": run["python"]["implementation"],

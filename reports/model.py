@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from h1conform.reports.load import ReportError, Results
 
@@ -21,10 +21,11 @@ BAD = frozenset({"fail", "fail-should", "timeout", "error", "unexpected-pass"})
 
 @dataclass
 class Column:
-    key: str  # stable: "impl@python" (python as major.minor, or more when that is ambiguous)
-    label: str  # for people: "stdlib · CPython 3.12.1"
+    key: str  # stable: "impl@python" (python as major.minor), told apart from another as column_keys says
+    label: str  # for people: "stdlib · CPython 3.12.1", "urllib3 1.26.16 · CPython 3.12.1"
     impl: dict[str, Any]  # the implementation's metadata from the run
     results: Results
+    heading: str = ""  # the name over the column: the implementation's, and its release when it has several
 
     @property
     def impl_name(self) -> str:
@@ -95,19 +96,63 @@ def _natural(text: str) -> list[Any]:
     return parts
 
 
-def column_keys(pairs: Sequence[tuple[str, str, str]]) -> list[str]:
-    """Keys for (impl, python version, file) triples: impl@X.Y, or impl@X.Y.Z, or impl@X.Y.Z#file when needed."""
-    def minor(version: str) -> str:
-        return ".".join(version.split(".")[:2])
+class ColumnSource(NamedTuple):
+    """What tells one column from another: the implementation, the run's Python, the implementation's
+    version as the run reported it ("urllib3 1.26.16"), and the results file."""
 
-    keys = [f"{impl}@{minor(python)}" for impl, python, _ in pairs]
-    ambiguous = {key for key in keys if keys.count(key) > 1}
-    keys = [f"{impl}@{python}" if key in ambiguous else key for key, (impl, python, _) in zip(keys, pairs, strict=True)]
-    ambiguous = {key for key in keys if keys.count(key) > 1}
-    keys = [f"{key}#{Path(source).stem}" if key in ambiguous else key for key, (_, _, source) in zip(keys, pairs, strict=True)]
+    impl: str
+    python: str
+    version: str
+    source: str
+
+
+def _minor(version: str) -> str:
+    return ".".join(version.split(".")[:2])
+
+
+def _release(impl: str, version: str) -> str:
+    """"urllib3 1.26.16" -> "1.26.16": the version without the name it repeats."""
+    return version[len(impl) + 1:] if version.startswith(f"{impl} ") else version
+
+
+# Ways to tell apart columns that share `impl@X.Y`, tried in this order: (key, heading) of a column.
+def _by_python(s: ColumnSource) -> tuple[str, str]:
+    return f"{s.impl}@{s.python}", s.impl
+
+
+def _by_release(s: ColumnSource) -> tuple[str, str]:
+    name = f"{s.impl} {_release(s.impl, s.version)}"
+    return f"{name}@{_minor(s.python)}", name
+
+
+def _by_file(s: ColumnSource) -> tuple[str, str]:
+    return f"{s.impl}@{_minor(s.python)}#{Path(s.source).stem}", f"{s.impl} · {Path(s.source).stem}"
+
+
+def _by_python_and_file(s: ColumnSource) -> tuple[str, str]:
+    return f"{s.impl}@{s.python}#{Path(s.source).stem}", f"{s.impl} · {Path(s.source).stem}"
+
+
+def column_keys(sources: Sequence[ColumnSource]) -> list[tuple[str, str]]:
+    """(key, heading) per column. The key is `impl@X.Y`; columns sharing one are told apart by the first
+    of these that differs for each of them: the full Python version (`impl@X.Y.Z`), the implementation's
+    release (`impl V@X.Y`: one client at several releases, heading `impl V`), the results file
+    (`impl@X.Y#stem`, heading `impl · stem`); else by both the Python version and the file."""
+    names = [(f"{s.impl}@{_minor(s.python)}", s.impl) for s in sources]
+    groups: dict[str, list[int]] = {}
+    for index, (key, _) in enumerate(names):
+        groups.setdefault(key, []).append(index)
+    for members in (members for members in groups.values() if len(members) > 1):
+        for refine in (_by_python, _by_release, _by_file, _by_python_and_file):
+            refined = [refine(sources[index]) for index in members]
+            if len({key for key, _ in refined}) == len(refined):
+                break
+        for index, name in zip(members, refined, strict=True):
+            names[index] = name
+    keys = [key for key, _ in names]
     if len(set(keys)) != len(keys):
-        raise ReportError("the same results file is given twice: " + ", ".join(sorted(source for *_, source in pairs)))
-    return keys
+        raise ReportError("the same results file is given twice: " + ", ".join(sorted(s.source for s in sources)))
+    return names
 
 
 def build(runs: Sequence[Results]) -> Matrix:
@@ -118,14 +163,15 @@ def build(runs: Sequence[Results]) -> Matrix:
         names = list(dict.fromkeys([impl["name"] for impl in results.run["implementations"]]
                                    + [record["impl"] for record in results.records]))
         pairs.extend((results, results.implementation(name)) for name in names)
-    keys = column_keys([(impl["name"], results.python, str(results.path)) for results, impl in pairs])
-    columns = [Column(key, f"{impl['name']} · {results.python_implementation} {results.python}", impl, results)
-               for key, (results, impl) in zip(keys, pairs, strict=True)]
+    names = column_keys([ColumnSource(impl["name"], results.python, str(impl.get("version", "")), str(results.path))
+                         for results, impl in pairs])
+    columns = [Column(key, f"{heading} · {results.python_implementation} {results.python}", impl, results, heading)
+               for (key, heading), (results, impl) in zip(names, pairs, strict=True)]
     # Columns of one implementation side by side, by Python version; the baselines (reference,
     # stdlib) first, then the other implementations in the order first given.
     impl_order = list(dict.fromkeys(column.impl_name for column in columns))
     columns.sort(key=lambda c: (BASELINES.index(c.impl_name) if c.impl_name in BASELINES else len(BASELINES),
-                                impl_order.index(c.impl_name), _natural(c.python), c.key))
+                                impl_order.index(c.impl_name), _natural(c.python), _natural(c.key)))
     by_pair = {(id(column.results), column.impl_name): column for column in columns}
     matrix = Matrix(columns, [])
     scenarios: dict[str, Scenario] = {}

@@ -140,6 +140,38 @@ def test_same_impl_and_python_in_two_files_get_distinct_columns(tmp_path: Path) 
     assert len({c.key for c in build(runs).columns}) == 2
 
 
+def test_one_client_at_several_releases_gets_a_column_per_release(tmp_path: Path) -> None:
+    # tools/versions.py runs urllib3 at pinned releases and at the current one, on one Python, with
+    # requests beside it at one release: the urllib3 columns say their release, in release order
+    # (2.10.0 after 2.8.0); requests' columns, alike but for urllib3, say their results file.
+    def run(urllib3: str, verdict: str) -> Any:
+        data = document([make_record("agent.redirect.x", "urllib3", verdict, profile="agent"),
+                         make_record("agent.redirect.x", "requests", "pass", profile="agent")],
+                        impls=("urllib3", "requests"))
+        data["run"]["implementations"][0]["version"] = f"urllib3 {urllib3}"
+        data["run"]["implementations"][1]["version"] = "requests 2.34.2"
+        return load(write(tmp_path / f"urllib3-{urllib3}.json", data))
+
+    old, current, newer = run("1.26.16", "fail"), run("2.8.0", "pass"), run("2.10.0", "pass")
+    matrix = build([newer, old, current])
+    assert [(c.key, c.heading) for c in matrix.columns] == [
+        ("urllib3 1.26.16@3.12", "urllib3 1.26.16"), ("urllib3 2.8.0@3.12", "urllib3 2.8.0"),
+        ("urllib3 2.10.0@3.12", "urllib3 2.10.0"), ("requests@3.12#urllib3-1.26.16", "requests · urllib3-1.26.16"),
+        ("requests@3.12#urllib3-2.8.0", "requests · urllib3-2.8.0"),
+        ("requests@3.12#urllib3-2.10.0", "requests · urllib3-2.10.0")]
+    assert matrix.columns[0].label == "urllib3 1.26.16 · CPython 3.12.1"
+    assert matrix.cell("agent.redirect.x", "urllib3 1.26.16@3.12")["verdict"] == "fail"
+    assert [c["heading"] for c in html.page_data(matrix)["columns"]][:2] == ["urllib3 1.26.16", "urllib3 2.8.0"]
+    assert "| `urllib3 1.26.16@3.12` | `urllib3 2.8.0@3.12` |" in markdown.render(matrix)
+    # Control: one release of each alone keeps the plain key and heading.
+    alone = build([old]).columns
+    assert [(c.key, c.heading, c.label) for c in alone][0] == ("urllib3@3.12", "urllib3", "urllib3 · CPython 3.12.1")
+    # Two runs of two releases: diff pairs the client's columns and names the flip a fix.
+    changes = diff.compare(old, current)
+    assert changes.compared == [("urllib3@3.12", "urllib3@3.12"), ("requests@3.12", "requests@3.12")]
+    assert [(c.scenario, c.old, c.new, c.kind) for c in changes.changes] == [("agent.redirect.x", "fail", "pass", "fix")]
+
+
 # -- Markdown -------------------------------------------------------------------------------------
 
 
