@@ -43,6 +43,26 @@ final class Command {
         return seconds;
     }
 
+    /** An optional boolean member: false when absent or null ("agent" of an open). */
+    boolean flag(String name) {
+        return members.get(name) != null && member(name, Boolean.class);
+    }
+
+    /** A request's "stream" settings (agent sessions only); null for a request read whole. */
+    Streaming.Settings stream() {
+        Object stream = members.get("stream");
+        if (stream == null) {
+            return null;
+        }
+        Command settings = object("\"stream\"", stream);
+        long chunkSize = settings.member("chunk_size", Long.class);
+        long limit = settings.member("limit", Long.class);
+        if (chunkSize <= 0 || chunkSize > Integer.MAX_VALUE || limit < 0) {
+            throw new IllegalArgumentException("\"stream\" needs a chunk_size from 1 to 2^31-1 and a limit >= 0");
+        }
+        return new Streaming.Settings((int) chunkSize, limit);
+    }
+
     /** The TLS settings of an open; null for the client's defaults. */
     Tls.Settings tls() {
         Object tls = members.get("tls");

@@ -2,9 +2,11 @@ import java.io.BufferedReader;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -56,6 +58,10 @@ public final class Driver {
         hello.put("features", List.of("custom-methods", "duplicate-headers", "tls", "client-certificate",
                 "forward-proxy", "connect-tunnel", "persistent-connections"));
         hello.put("validation_errors", List.of(Outcomes.VALIDATION_ERROR));
+        // As a user agent (agent sessions): it follows redirects and keeps cookies once the builder
+        // is told to; it retries a GET or HEAD once when the connection ends before a response. It
+        // decodes no content coding: no "decodes-*".
+        hello.put("agent_features", List.of("follows-redirects", "cookie-jar", "retries"));
         return hello;
     }
 
@@ -75,7 +81,8 @@ public final class Driver {
         }
         Session session;
         try {
-            session = Session.open(command.seconds("timeout"), command.tls(), command.optionalString("proxy"));
+            session = Session.open(command.seconds("timeout"), command.tls(), command.optionalString("proxy"),
+                    command.flag("agent"));
         } catch (Session.CannotHonour why) {
             return Outcomes.unsupported(command.id(), why.getMessage());
         }
@@ -85,6 +92,11 @@ public final class Driver {
 
     private Map<String, Object> request(Command command) {
         Session session = session(command);
+        Streaming.Settings stream = command.stream();
+        if (stream != null && !session.agent()) {
+            throw new IllegalArgumentException("a stream request in session \"" + command.string("session")
+                    + "\", which is not an agent session");
+        }
         HttpRequest request;
         try {
             request = session.build(command.string("method"), command.string("url"), command.headers(),
@@ -95,9 +107,15 @@ public final class Driver {
             return Outcomes.unsupported(command.id(), why.getMessage());
         }
         try {
-            return Outcomes.response(command.id(), session.send(request));
+            if (stream != null) {
+                HttpResponse<InputStream> response = session.stream(request);
+                return Outcomes.streamed(command.id(), Streaming.read(response.body(), stream));
+            }
+            return Outcomes.response(command.id(), session.send(request), session.agent());
         } catch (CompletionException failed) {
             return Outcomes.failure(command.id(), failed);
+        } catch (IOException readFailed) {
+            return Outcomes.failure(command.id(), Streaming.failureOf(readFailed));
         }
     }
 

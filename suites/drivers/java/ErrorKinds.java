@@ -22,6 +22,14 @@ final class ErrorKinds {
     static final String TLS = "tls-failure";
     static final String INVALID_INPUT = "invalid-input";
     static final String UNCLASSIFIED = "unclassified";
+    static final String REDIRECT = "redirect-refused";
+
+    // The class that follows redirects (agent sessions: a wire session's Redirect.NEVER returns
+    // every 3xx before it looks at one). It reads the Location with URI.create and lets its
+    // IllegalArgumentException out for a reference java.net.URI cannot parse, and a 3xx without a
+    // Location fails with UncheckedIOException(IOException("Invalid redirection")): neither has a
+    // type of its own, both are told by being thrown there.
+    private static final String REDIRECT_FILTER = "jdk.internal.net.http.RedirectFilter";
 
     // Http1HeaderParser: the connection ended (or was reset) before one byte of a response head.
     private static final String NO_RESPONSE = "HTTP/1.1 header parser received no bytes";
@@ -57,6 +65,9 @@ final class ErrorKinds {
     }
 
     static String of(Throwable failure) {
+        if (thrownIn(failure, REDIRECT_FILTER)) {
+            return REDIRECT;
+        }
         if (failure instanceof HttpTimeoutException) {
             return TIMEOUT; // HttpConnectTimeoutException included
         }
@@ -105,6 +116,17 @@ final class ErrorKinds {
         for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
             if (type.isInstance(cause)) {
                 return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean thrownIn(Throwable failure, String className) {
+        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+            for (StackTraceElement frame : cause.getStackTrace()) {
+                if (frame.getClassName().equals(className)) {
+                    return true;
+                }
             }
         }
         return false;

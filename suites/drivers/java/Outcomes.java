@@ -27,15 +27,28 @@ final class Outcomes {
         return unsupported;
     }
 
-    static Map<String, Object> response(long id, HttpResponse<byte[]> response) {
+    /** The response; an agent session's also says the URI it came from, after redirects. */
+    static Map<String, Object> response(long id, HttpResponse<byte[]> response, boolean agent) {
         Map<String, Object> fields = new LinkedHashMap<>();
         fields.put("status", response.statusCode());
         fields.put("reason", null);
         fields.put("version", null);
         fields.put("headers", headerPairs(response));
         fields.put("body", Base64.getEncoder().encodeToString(bodyOf(response)));
+        if (agent) {
+            // The ASCII form: what the client sent for it (java.net.URI may hold other characters,
+            // which the protocol's strings, one byte a character, cannot carry).
+            fields.put("url", response.uri().toASCIIString());
+        }
         Map<String, Object> answer = answer(id);
         answer.put("response", fields);
+        return answer;
+    }
+
+    /** The figures of a body read through the streaming API (Streaming.read). */
+    static Map<String, Object> streamed(long id, Map<String, Object> figures) {
+        Map<String, Object> answer = answer(id);
+        answer.put("streamed", figures);
         return answer;
     }
 

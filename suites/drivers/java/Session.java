@@ -1,3 +1,5 @@
+import java.io.InputStream;
+import java.net.CookieManager;
 import java.net.InetSocketAddress;
 import java.net.ProxySelector;
 import java.net.URI;
@@ -11,7 +13,12 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.stream.Collectors;
 
-/** One session of the protocol: an HttpClient of its own, whose pool the session's requests share. */
+/**
+ * One session of the protocol: an HttpClient of its own, whose pool the session's requests share.
+ * A wire session follows no redirect and keeps no cookie; an agent session is the client as an
+ * application sets it up to act as a user agent: redirects followed (Redirect.NORMAL) and cookies
+ * kept (a CookieManager), both opt-ins of the JDK's builder. The JDK decodes no content coding.
+ */
 final class Session {
     // How long close() waits for the client's connections to be closed before the driver gives up.
     private static final long CLOSE_WAIT_MILLIS = 10_000;
@@ -31,23 +38,32 @@ final class Session {
     private final Thread selectorManager;
     private final Duration timeout;
     private final boolean proxied;
+    private final boolean agent;
 
     private Session(HttpClient client, ExecutorService executor, Thread selectorManager, Duration timeout,
-                    boolean proxied) {
+                    boolean proxied, boolean agent) {
         this.client = client;
         this.executor = executor;
         this.selectorManager = selectorManager;
         this.timeout = timeout;
         this.proxied = proxied;
+        this.agent = agent;
     }
 
-    static Session open(double timeoutSeconds, Tls.Settings tls, String proxy) throws CannotHonour {
+    static Session open(double timeoutSeconds, Tls.Settings tls, String proxy, boolean agent) throws CannotHonour {
         Duration timeout = Duration.ofNanos(Math.round(timeoutSeconds * 1e9));
         HttpClient.Builder builder = HttpClient.newBuilder()
                 .version(HttpClient.Version.HTTP_1_1)
-                .followRedirects(HttpClient.Redirect.NEVER)
+                // NORMAL follows a redirect except from https to http (at most 5 by default, the
+                // jdk.httpclient.redirects.retrylimit property); NEVER is the builder's default.
+                .followRedirects(agent ? HttpClient.Redirect.NORMAL : HttpClient.Redirect.NEVER)
                 .connectTimeout(timeout)
                 .proxy(proxy == null ? HttpClient.Builder.NO_PROXY : proxySelector(proxy));
+        if (agent) {
+            // In memory, for the session's life; its default policy accepts cookies from the
+            // origin server only (CookiePolicy.ACCEPT_ORIGINAL_SERVER).
+            builder.cookieHandler(new CookieManager());
+        }
         if (tls != null) {
             builder.sslContext(Tls.context(tls));
         }
@@ -55,7 +71,7 @@ final class Session {
         builder.executor(executor);
         Set<Thread> before = Thread.getAllStackTraces().keySet();
         HttpClient client = builder.build();
-        return new Session(client, executor, selectorManagerStartedSince(before), timeout, proxy != null);
+        return new Session(client, executor, selectorManagerStartedSince(before), timeout, proxy != null, agent);
     }
 
     /**
@@ -93,9 +109,18 @@ final class Session {
         return name.length() > PROXY_PREFIX.length() && name.regionMatches(true, 0, PROXY_PREFIX, 0, PROXY_PREFIX.length());
     }
 
+    boolean agent() {
+        return agent;
+    }
+
     /** Sends the request and reads its whole body; a failure comes as a CompletionException. */
     HttpResponse<byte[]> send(HttpRequest request) {
         return client.sendAsync(request, HttpResponse.BodyHandlers.ofByteArray()).join();
+    }
+
+    /** Sends the request; the body is left to be read from the stream. A failure comes as a CompletionException. */
+    HttpResponse<InputStream> stream(HttpRequest request) {
+        return client.sendAsync(request, HttpResponse.BodyHandlers.ofInputStream()).join();
     }
 
     /**
