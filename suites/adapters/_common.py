@@ -22,7 +22,8 @@ from h1conform.suites.harness.wire import (
     causes,
 )
 
-__all__ = ["EVERY_FEATURE", "STDLIB_VALIDATION_ERRORS", "ClientAdapter", "causes", "classify_chain", "close_leftovers", "decoded_codings", "find_cause", "has_duplicate_names", "http_version", "no_duplicates",
+__all__ = ["EVERY_FEATURE", "STDLIB_VALIDATION_ERRORS", "ClientAdapter", "causes", "classify_chain", "close_leftovers",
+           "decoded_codings", "find_cause", "has_duplicate_names", "http_version", "no_duplicates", "raised_in", "refused_location",
            "split_url", "ssl_context", "stdlib_kind"]
 
 # http.client's exceptions, socket timeouts, ssl errors and resets, as the http.client-API adapter
@@ -62,7 +63,30 @@ class ClientAdapter(WireAdapter):
         return self._agent_session(timeout, tls)
 
     def classify(self, exc: BaseException) -> ErrorKind | None:
+        if any(getattr(link, _FROM_LOCATION, False) for link in causes(exc)):
+            return ErrorKind.REDIRECT
         return classify_chain(exc, self._kind, self._fallback)
+
+
+# Set by an agent session on a client's refusal of a URL that came from a Location (see refused_location).
+_FROM_LOCATION = "h1conform_from_location"
+
+
+def raised_in(exc: BaseException) -> str:
+    """The name of the module whose code raised `exc` (its traceback's innermost frame); "" if unknown."""
+    frame_tb = exc.__traceback__
+    while frame_tb is not None and frame_tb.tb_next is not None:
+        frame_tb = frame_tb.tb_next
+    return str(frame_tb.tb_frame.f_globals.get("__name__", "")) if frame_tb is not None else ""
+
+
+def refused_location(exc: BaseException) -> None:
+    """Mark `exc`, a client's refusal of a URL (malformed, or of a scheme it does not speak), as a
+    refusal of the Location of a redirect it received: ErrorKind.REDIRECT, not INVALID_INPUT (which
+    says the request itself was refused before anything was sent). Only an agent session that saw
+    the redirect response arrive calls it; clients whose redirect errors have classes of their own
+    (aiohttp's RedirectClientError) need no mark."""
+    setattr(exc, _FROM_LOCATION, True)
 
 
 def find_cause(exc: BaseException, kind: type[BaseException] | tuple[type[BaseException], ...]) -> BaseException | None:

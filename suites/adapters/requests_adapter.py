@@ -27,6 +27,7 @@ from h1conform.suites.adapters._common import (
     decoded_codings,
     http_version,
     no_duplicates,
+    refused_location,
 )
 from h1conform.suites.adapters.urllib3_adapter import LEFTOVERS, urllib3_fallback, urllib3_kind
 from h1conform.suites.adapters.urllib3_adapter import VALIDATION_ERRORS as URLLIB3_VALIDATION_ERRORS
@@ -99,20 +100,32 @@ class _Session(WireSession):
 class _AgentSession(AgentSession):
     """A `requests.Session` with its defaults, as an application uses it: redirects followed (30 at
     most), bodies decoded, cookies kept in the session's jar, no retries (its transport's default);
-    only the environment is left out (`trust_env = False`), and the CA is the scenario's."""
+    only the environment is left out (`trust_env = False`), and the CA is the scenario's.
+
+    A response hook (requests' own `hooks`, called for every response, redirects included) notes
+    whether a redirect came: a URL refused after one (ValueError: requests' InvalidURL and
+    InvalidSchema, urllib3's LocationValueError, urllib.parse's) came from its Location."""
 
     def __init__(self, timeout: float, tls: TLSConfig | None) -> None:
         self._timeout = timeout
         self._session = requests.Session()
         self._session.trust_env = False
         self._session.verify = (tls.ca_file if tls else None) or True
+        self._redirected = False
+
+    def _note(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        self._redirected = self._redirected or response.is_redirect
 
     def _request(self, request: WireRequest, *, stream: bool) -> requests.Response:
         no_duplicates(request, "requests")
+        self._redirected = False
         try:
             return self._session.request(request.method, request.url, headers=dict(request.headers),
-                                         data=request.body, timeout=(self._timeout, self._timeout), stream=stream)
+                                         data=request.body, timeout=(self._timeout, self._timeout), stream=stream,
+                                         hooks={"response": self._note})
         except BaseException as exc:
+            if isinstance(exc, ValueError) and self._redirected:
+                refused_location(exc)
             close_leftovers(exc, LEFTOVERS)
             raise
 
@@ -135,8 +148,8 @@ def _kind(exc: BaseException) -> ErrorKind | None:
     if isinstance(exc, errors.Timeout):
         return ErrorKind.TIMEOUT
     if isinstance(exc, errors.ContentDecodingError):
-        return ErrorKind.PROTOCOL
-    if isinstance(exc, (errors.TooManyRedirects, errors.InvalidSchema)):
+        return ErrorKind.DECODING
+    if isinstance(exc, errors.TooManyRedirects):
         return ErrorKind.REDIRECT
     return urllib3_kind(exc)
 

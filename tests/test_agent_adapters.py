@@ -1,0 +1,245 @@
+"""Tests of the built-in adapters' agent mode (suites/adapters, `open_agent_session`).
+
+Each adapter with an agent mode is driven directly against servers that answer by routes
+(servers/routes.py): a redirect to another port is followed and its final URL reported, a content
+coding is decoded exactly when the adapter declares it, a cookie comes back exactly when it
+declares a jar, `stream()` reads lazily in several pieces, and the client's redirect and decoding
+errors get their kinds. Whole-profile behaviour is the suite's business (`pytest suites/ -k agent
+--impl=NAME`); these tests pin down what each adapter claims about its client. A client that is not
+installed skips its rows.
+"""
+
+from __future__ import annotations
+
+import gzip
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from h1conform.servers import RecordedRequest, ScriptedServer, call, expect_request, send, serve
+from h1conform.servers.routes import Answer
+from h1conform.suites.harness.agent import COOKIE_JAR, DECODES, FOLLOWS_REDIRECTS, AgentResponse, AgentSession
+from h1conform.suites.harness.impls import ADAPTERS, resolve
+from h1conform.suites.harness.wire import ErrorKind, Failure, SessionHandle, WireAdapter, WireRequest
+
+# Every built-in adapter but the http.client-API ones has an agent mode.
+AGENT_ADAPTERS = sorted(ADAPTERS)
+# How long a test waits for the server side (the client's own timeout is shorter).
+BOUND = 10.0
+
+
+def _adapter(name: str) -> WireAdapter:
+    pytest.importorskip(ADAPTERS[name].client)
+    return resolve(name).wire
+
+
+@pytest.fixture(params=AGENT_ADAPTERS)
+def adapter(request: pytest.FixtureRequest) -> WireAdapter:
+    return _adapter(request.param)
+
+
+class _Origin:
+    """A loopback server answering every request by its target (servers/routes.py)."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Answer] = {}
+        self.server = ScriptedServer("127.0.0.1", every_connection=[serve(self.routes)])
+
+    def url(self, path: str, host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.server.port}{path}"
+
+
+@pytest.fixture
+def make_origin() -> Iterator[Callable[[], _Origin]]:
+    made: list[_Origin] = []
+
+    def make() -> _Origin:
+        made.append(_Origin())
+        return made[-1]
+
+    yield make
+    for origin in made:
+        origin.server.close()
+
+
+def _received(server: ScriptedServer) -> list[RecordedRequest]:
+    """The requests `server` received. `server.requests` also holds, for a connection kept open, the
+    placeholder of the next request, empty until it arrives: it is left out."""
+    return [request for request in server.requests if request.raw]
+
+
+def _session(adapter: WireAdapter, timeout: float = 5.0) -> SessionHandle:
+    opened = adapter.open_agent_session(timeout=timeout)
+    assert isinstance(opened, AgentSession), opened
+    return SessionHandle(adapter, opened)
+
+
+def _response(outcome: object) -> AgentResponse:
+    assert isinstance(outcome, AgentResponse), f"expected an AgentResponse, got {outcome}"
+    return outcome
+
+
+def _ok(body: bytes, extra: bytes = b"") -> bytes:
+    return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n%s\r\n%s" % (len(body), extra, body)
+
+
+def _redirect(status: int, location: str) -> bytes:
+    return b"HTTP/1.1 %d Moved\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n" % (status, location.encode())
+
+
+def test_declared_features_are_agent_features(adapter: WireAdapter) -> None:
+    assert FOLLOWS_REDIRECTS in adapter.agent_features, adapter.agent_features
+    assert adapter.agent_features <= {FOLLOWS_REDIRECTS, COOKIE_JAR, *DECODES.values(), "retries"}
+
+
+def test_redirect_to_another_port_is_followed(adapter: WireAdapter, make_origin: Callable[[], _Origin]) -> None:
+    first, other = make_origin(), make_origin()
+    first.routes["/a"] = _redirect(302, other.url("/b?x=1"))
+    other.routes["/b"] = _ok(b"landed")
+    with _session(adapter) as session:
+        response = _response(session.request("GET", first.url("/a")))
+    assert (response.status, response.body) == (200, b"landed")
+    assert response.url == other.url("/b?x=1"), f"the final URL reported: {response.url!r}"
+    assert [request.target for request in _received(other.server)] == [b"/b?x=1"]
+
+
+def test_control_without_redirect_reports_the_request_url(adapter: WireAdapter,
+                                                          make_origin: Callable[[], _Origin]) -> None:
+    origin = make_origin()
+    origin.routes["/plain"] = _ok(b"here")
+    with _session(adapter) as session:
+        response = _response(session.request("GET", origin.url("/plain")))
+    assert (response.body, response.url) == (b"here", origin.url("/plain"))
+
+
+TEXT = b"decoded text " * 100
+GZIPPED = gzip.compress(TEXT, mtime=0)
+
+
+def test_gzip_is_decoded_exactly_when_declared(adapter: WireAdapter, make_origin: Callable[[], _Origin]) -> None:
+    # Fails if DECODES_GZIP is declared and the client hands over the coded octets, and if it is
+    # not declared and the client decodes.
+    origin = make_origin()
+    origin.routes["/z"] = _ok(GZIPPED, b"Content-Encoding: gzip\r\n")
+    with _session(adapter) as session:
+        response = _response(session.request("GET", origin.url("/z")))
+    declared = DECODES["gzip"] in adapter.agent_features
+    assert response.body == (TEXT if declared else GZIPPED), (
+        f"{adapter.name} declares gzip decoding: {declared}; body received {response.body[:40]!r}")
+
+
+def _sets_cookie(request: RecordedRequest) -> bytes:
+    return _ok(b"set", b"Set-Cookie: flavour=oat; Path=/\r\n")
+
+
+def test_cookie_comes_back_exactly_when_a_jar_is_declared(adapter: WireAdapter,
+                                                          make_origin: Callable[[], _Origin]) -> None:
+    # "localhost", not an IP address: aiohttp's default jar ignores cookies from hosts named by IP.
+    origin = make_origin()
+    origin.routes["/set"] = _sets_cookie
+    origin.routes["/again"] = _ok(b"again")
+    with _session(adapter) as session:
+        _response(session.request("GET", origin.url("/set", host="localhost")))
+        _response(session.request("GET", origin.url("/again", host="localhost")))
+    sent = _received(origin.server)[-1]
+    assert sent.target == b"/again"
+    declared = COOKIE_JAR in adapter.agent_features
+    assert sent.header_values("cookie") == ([b"flavour=oat"] if declared else []), (
+        f"{adapter.name} declares a cookie jar: {declared}; second request: {sent.raw!r}")
+
+
+MIB = 2**20
+PIECE = 65536
+
+
+def test_stream_reads_lazily_in_pieces(adapter: WireAdapter) -> None:
+    # The server sends the head and the first half of a 1 MiB body, then waits until the test holds
+    # a first piece: a client that read the whole body before handing out a piece never gets the
+    # second half (the server's wait runs out, and the test fails naming it).
+    body = bytes(range(256)) * (MIB // 256)
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body)
+    first_piece = threading.Event()
+
+    def after_first_piece(conn: object) -> None:
+        if not first_piece.wait(BOUND):
+            raise AssertionError(f"{adapter.name}'s stream() handed out no piece of the first {MIB // 2} bytes "
+                                 f"within {BOUND} s: it does not read lazily")
+
+    server = ScriptedServer("127.0.0.1")
+    try:
+        server.add_connection(expect_request(), send(head + body[: MIB // 2]), call(after_first_piece),
+                              send(body[MIB // 2:]))
+        received, pieces = bytearray(), 0
+        with _session(adapter, timeout=BOUND * 2) as handle:
+            session = handle.session
+            assert isinstance(session, AgentSession)
+            with session.stream(WireRequest("GET", server.url("/big")), PIECE) as chunks:
+                for chunk in chunks:
+                    assert 0 < len(chunk) <= PIECE, f"a piece of {len(chunk)} bytes for chunk_size {PIECE}"
+                    pieces += 1
+                    received += chunk
+                    first_piece.set()
+    finally:
+        first_piece.set()
+        server.close()
+    assert bytes(received) == body, f"{len(received)} bytes received of {len(body)}"
+    assert pieces >= MIB // PIECE, f"{pieces} pieces for {MIB} bytes read {PIECE} at a time"
+
+
+def test_redirect_loop_is_a_redirect_error(adapter: WireAdapter, make_origin: Callable[[], _Origin]) -> None:
+    origin = make_origin()
+    origin.routes["/loop"] = _redirect(302, "/loop")
+    with _session(adapter) as session:
+        outcome = session.request("GET", origin.url("/loop"))
+    assert isinstance(outcome, Failure) and outcome.kind is ErrorKind.REDIRECT, outcome
+    assert 1 < len(_received(origin.server)) <= 50, f"{len(_received(origin.server))} requests before giving up"
+
+
+@pytest.mark.parametrize("location", [
+    pytest.param("http://[::1", id="bad-ipv6"),
+    pytest.param("http://127.0.0.1:99999/", id="port-out-of-range"),
+])
+def test_bad_location_is_a_redirect_error(adapter: WireAdapter, make_origin: Callable[[], _Origin],
+                                          location: str) -> None:
+    origin = make_origin()
+    origin.routes["/bad"] = _redirect(302, location)
+    with _session(adapter) as session:
+        outcome = session.request("GET", origin.url("/bad"))
+    if isinstance(outcome, AgentResponse):
+        pytest.skip(f"{adapter.name} hands over the 302 with Location {location!r} (the suite reports it)")
+    assert isinstance(outcome, Failure) and outcome.kind is ErrorKind.REDIRECT, outcome
+
+
+def test_non_http_location_is_a_redirect_error(adapter: WireAdapter, make_origin: Callable[[], _Origin]) -> None:
+    origin = make_origin()
+    origin.routes["/file"] = _redirect(302, "file:///etc/hostname")
+    with _session(adapter) as session:
+        outcome = session.request("GET", origin.url("/file"))
+    if isinstance(outcome, AgentResponse) and outcome.status == 302:
+        pytest.skip(f"{adapter.name} hands over the 302 to a file: URL (the suite reports it)")
+    assert isinstance(outcome, Failure) and outcome.kind is ErrorKind.REDIRECT, outcome
+
+
+@pytest.mark.parametrize("coded, kind", [
+    pytest.param(GZIPPED, None, id="control-whole"),
+    pytest.param(GZIPPED[:10] + b"not deflate data" * 4, ErrorKind.DECODING, id="corrupt"),
+])
+def test_corrupt_gzip_is_a_decoding_error(adapter: WireAdapter, make_origin: Callable[[], _Origin],
+                                          coded: bytes, kind: ErrorKind | None) -> None:
+    if DECODES["gzip"] not in adapter.agent_features:
+        pytest.skip(f"{adapter.name} does not decode gzip")
+    origin = make_origin()
+    origin.routes["/z"] = _ok(coded, b"Content-Encoding: gzip\r\n")
+    with _session(adapter) as session:
+        outcome = session.request("GET", origin.url("/z"))
+    if kind is None:
+        assert _response(outcome).body == TEXT
+    else:
+        assert isinstance(outcome, Failure) and outcome.kind is kind, outcome
+
+
+def test_agent_session_close_is_idempotent(adapter: WireAdapter) -> None:
+    session = adapter.open_agent_session(timeout=1.0)
+    session.close()
+    session.close()
