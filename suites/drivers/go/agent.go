@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"time"
@@ -51,8 +52,10 @@ func classifyAgent(err error, seen *progress, decoded bool) *errorMessage {
 	}
 	found := classify(err, seen)
 	// After a redirect, the next request is built from the Location: a refusal to send it (a
-	// scheme other than http and https, no host) is the client declining to follow.
-	if found.Kind == invalidInput && seen.responses.Load() > 0 {
+	// scheme other than http and https, no host), or to dial its address (a *net.AddrError: a
+	// port out of range, a malformed host:port), is the client declining to follow.
+	var address *net.AddrError
+	if seen.responses.Load() > 0 && (found.Kind == invalidInput || errors.As(err, &address)) {
 		found.Kind = redirectRefused
 	}
 	return found
