@@ -12,16 +12,36 @@ the reason phrase is the `reason_phrase` extension, the octets received (`Respon
 drops every octet that is not ASCII). The wire profile holds octets as ISO-8859-1 text, as
 http.client does, so these bytes are decoded so; httpx's own str views decode the same octets as
 ASCII, UTF-8 or ISO-8859-1 (`Headers.encoding`), nothing is lost either way.
+
+Agent mode (the agent profile): an `httpx.Client` as an application makes it, with the one
+setting that turns on its redirect following, `follow_redirects=True` (httpx follows none by
+default), and its defaults otherwise: at most 20 redirects (`max_redirects`), the client's cookie
+jar (`Client.cookies`), the content codings it has decoders for here, as its default
+Accept-Encoding offers them (gzip and deflate; br with brotli or brotlicffi, zstd with zstandard
+installed), and its transport's `retries=0`: httpx repeats no request (not RETRIES).
+`trust_env=False` keeps the environment out; the CA is the scenario's (an SSLContext). A response
+hook (httpx's `event_hooks`, called for every response, redirects included) notes whether a
+redirect came, so that a URL refused after one is classified as a refused redirect. `stream()` is
+`Client.stream()` and `Response.iter_bytes(chunk_size)`.
 """
 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
 
-from h1conform.suites.adapters._common import EVERY_FEATURE, ClientAdapter, ssl_context
+from h1conform.suites.adapters._common import (
+    EVERY_FEATURE,
+    ClientAdapter,
+    decoded_codings,
+    refused_location,
+    ssl_context,
+)
+from h1conform.suites.harness.agent import COOKIE_JAR, FOLLOWS_REDIRECTS, AgentResponse, AgentSession
 from h1conform.suites.harness.wire import (
     ErrorKind,
     Headers,
@@ -67,6 +87,48 @@ class _Session(WireSession):
         self._client.close()
 
 
+class _AgentSession(AgentSession):
+    """An httpx.Client following redirects, with its defaults otherwise (see the module's docstring)."""
+
+    def __init__(self, timeout: float, tls: TLSConfig | None) -> None:
+        self._redirected = False
+        self._client = httpx.Client(trust_env=False, timeout=httpx.Timeout(timeout), follow_redirects=True,
+                                    verify=ssl_context(tls) if tls is not None else True,
+                                    event_hooks={"response": [self._note]})
+
+    def _note(self, response: httpx.Response) -> None:
+        self._redirected = self._redirected or response.has_redirect_location
+
+    @contextmanager
+    def _refusals(self) -> Iterator[None]:
+        """Marks a URL httpx refused after a redirect: a Location it could not parse or follow."""
+        self._redirected = False
+        try:
+            yield
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol, httpx.RemoteProtocolError) as exc:
+            if self._redirected and (not isinstance(exc, httpx.RemoteProtocolError)
+                                     or str(exc).startswith("Invalid URL in location header")):
+                refused_location(exc)
+            raise
+
+    def send(self, request: WireRequest) -> AgentResponse:
+        with self._refusals():
+            response = self._client.request(request.method, request.url, headers=_octet_fields(request.headers),
+                                            content=request.body)
+        return AgentResponse(response.status_code, _reason(response), _text_pairs(response.headers.raw),
+                             response.content, response.http_version, url=str(response.url))
+
+    @contextmanager
+    def stream(self, request: WireRequest, chunk_size: int) -> Iterator[Iterator[bytes]]:
+        with self._refusals(), self._client.stream(request.method, request.url,
+                                                   headers=_octet_fields(request.headers),
+                                                   content=request.body) as response:
+            yield response.iter_bytes(chunk_size)
+
+    def close(self) -> None:
+        self._client.close()
+
+
 def _octet_fields(headers: Headers) -> list[tuple[bytes, bytes]] | list[tuple[str, str]]:
     """The caller's fields as the octets they stand for; as given if one holds a character beyond
     ISO-8859-1, for httpx to refuse as it refuses any str it cannot encode."""
@@ -101,7 +163,9 @@ def _kind(exc: BaseException) -> ErrorKind | None:
             return ErrorKind.INCOMPLETE
         return ErrorKind.PROTOCOL
     if isinstance(exc, httpx.DecodingError):
-        return ErrorKind.PROTOCOL
+        return ErrorKind.DECODING
+    if isinstance(exc, httpx.TooManyRedirects):
+        return ErrorKind.REDIRECT
     return None
 
 
@@ -113,10 +177,17 @@ def _fallback(exc: BaseException) -> ErrorKind | None:
     return None
 
 
+def _default_accept_encoding() -> str:
+    """The Accept-Encoding an httpx.Client sends by default: the codings it has decoders for."""
+    with httpx.Client(trust_env=False, verify=False) as probe:
+        return probe.headers.get("Accept-Encoding", "")
+
+
 class HttpxAdapter(ClientAdapter):
     name = "httpx"
     features = EVERY_FEATURE
     validation_errors = VALIDATION_ERRORS
+    agent_features = frozenset({FOLLOWS_REDIRECTS, COOKIE_JAR}) | decoded_codings(_default_accept_encoding())
 
 
-WIRE_ADAPTER = HttpxAdapter(_Session, _kind, _fallback)
+WIRE_ADAPTER = HttpxAdapter(_Session, _kind, _fallback, _AgentSession)
