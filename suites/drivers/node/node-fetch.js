@@ -10,8 +10,9 @@
 //
 // Agent mode (docs/driver-protocol.md, section 4): an agent session is fetch with its defaults,
 // redirect "follow" (20 hops at most, the Fetch standard's limit); fetch keeps no cookies and
-// retries nothing, so the agent features are the redirects and the codings it decodes. Streamed
-// reads go through the body's ReadableStream with a BYOB reader, one chunk_size buffer reused.
+// retries nothing, so the agent features are the redirects and the codings it decodes. Answers
+// carry no final `url` (Response.url drops the fragment). Streamed reads go through the body's
+// ReadableStream with a BYOB reader, one chunk_size buffer reused.
 
 const undici = require('undici');
 const {
@@ -210,8 +211,8 @@ class Session {
       // the client exposes no reason there.
       status: response.status, reason: response.statusText ?? null, version: null, headers: [...response.headers], body,
     });
-    // The final URL after the redirects fetch followed (without its fragment, as fetch gives it).
-    if (this.agent && response.url !== '') answer.response.url = response.url;
+    // No `url`: fetch's Response.url is the final URL serialized without its fragment (the Fetch
+    // standard's url getter), so the URL fetch reports is never the whole final URL.
     return answer;
   }
 
