@@ -113,9 +113,9 @@ public final class Driver {
             }
             return Outcomes.response(command.id(), session.send(request), session.agent());
         } catch (CompletionException failed) {
-            return Outcomes.failure(command.id(), failed);
+            return Outcomes.failure(command.id(), failed, session.responseArrived());
         } catch (IOException readFailed) {
-            return Outcomes.failure(command.id(), Streaming.failureOf(readFailed));
+            return Outcomes.failure(command.id(), Streaming.failureOf(readFailed), session.responseArrived());
         }
     }
 

@@ -64,8 +64,14 @@ final class ErrorKinds {
         return cause;
     }
 
-    static String of(Throwable failure) {
-        if (thrownIn(failure, REDIRECT_FILTER)) {
+    /**
+     * The kind of a failure. afterResponse: a response of the exchange had arrived, so the request
+     * that failed was built from a redirect's Location. The JDK checks a redirect's address only when
+     * it connects, and refuses one it cannot use (a port out of range, no host) with an
+     * IllegalArgumentException: the client declining to follow.
+     */
+    static String of(Throwable failure, boolean afterResponse) {
+        if (thrownIn(failure, REDIRECT_FILTER) || (afterResponse && failure instanceof IllegalArgumentException)) {
             return REDIRECT;
         }
         if (failure instanceof HttpTimeoutException) {

@@ -74,10 +74,13 @@ final class Outcomes {
         return error(id, ErrorKinds.INVALID_INPUT, refusal);
     }
 
-    /** The exchange failed: the client's exception, out of the future's wrappers, and its kind. */
-    static Map<String, Object> failure(long id, Throwable thrown) {
+    /**
+     * The exchange failed: the client's exception, out of the future's wrappers, and its kind.
+     * afterResponse: a response of the exchange (a redirect) had arrived (ErrorKinds.of).
+     */
+    static Map<String, Object> failure(long id, Throwable thrown, boolean afterResponse) {
         Throwable cause = ErrorKinds.unwrap(thrown);
-        return error(id, ErrorKinds.of(cause), cause);
+        return error(id, ErrorKinds.of(cause, afterResponse), cause);
     }
 
     private static Map<String, Object> error(long id, String kind, Throwable cause) {

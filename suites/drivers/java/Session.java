@@ -1,5 +1,4 @@
 import java.io.InputStream;
-import java.net.CookieManager;
 import java.net.InetSocketAddress;
 import java.net.ProxySelector;
 import java.net.URI;
@@ -17,7 +16,8 @@ import java.util.stream.Collectors;
  * One session of the protocol: an HttpClient of its own, whose pool the session's requests share.
  * A wire session follows no redirect and keeps no cookie; an agent session is the client as an
  * application sets it up to act as a user agent: redirects followed (Redirect.NORMAL) and cookies
- * kept (a CookieManager), both opt-ins of the JDK's builder. The JDK decodes no content coding.
+ * kept (a CookieManager, in AgentCookies), both opt-ins of the JDK's builder. The JDK decodes no
+ * content coding.
  */
 final class Session {
     // How long close() waits for the client's connections to be closed before the driver gives up.
@@ -38,16 +38,16 @@ final class Session {
     private final Thread selectorManager;
     private final Duration timeout;
     private final boolean proxied;
-    private final boolean agent;
+    private final AgentCookies cookies; // an agent session's; null in a wire session
 
     private Session(HttpClient client, ExecutorService executor, Thread selectorManager, Duration timeout,
-                    boolean proxied, boolean agent) {
+                    boolean proxied, AgentCookies cookies) {
         this.client = client;
         this.executor = executor;
         this.selectorManager = selectorManager;
         this.timeout = timeout;
         this.proxied = proxied;
-        this.agent = agent;
+        this.cookies = cookies;
     }
 
     static Session open(double timeoutSeconds, Tls.Settings tls, String proxy, boolean agent) throws CannotHonour {
@@ -59,10 +59,11 @@ final class Session {
                 .followRedirects(agent ? HttpClient.Redirect.NORMAL : HttpClient.Redirect.NEVER)
                 .connectTimeout(timeout)
                 .proxy(proxy == null ? HttpClient.Builder.NO_PROXY : proxySelector(proxy));
-        if (agent) {
-            // In memory, for the session's life; its default policy accepts cookies from the
-            // origin server only (CookiePolicy.ACCEPT_ORIGINAL_SERVER).
-            builder.cookieHandler(new CookieManager());
+        // In memory, for the session's life; its default policy accepts cookies from the origin
+        // server only (CookiePolicy.ACCEPT_ORIGINAL_SERVER).
+        AgentCookies cookies = agent ? new AgentCookies() : null;
+        if (cookies != null) {
+            builder.cookieHandler(cookies);
         }
         if (tls != null) {
             builder.sslContext(Tls.context(tls));
@@ -71,7 +72,7 @@ final class Session {
         builder.executor(executor);
         Set<Thread> before = Thread.getAllStackTraces().keySet();
         HttpClient client = builder.build();
-        return new Session(client, executor, selectorManagerStartedSince(before), timeout, proxy != null, agent);
+        return new Session(client, executor, selectorManagerStartedSince(before), timeout, proxy != null, cookies);
     }
 
     /**
@@ -110,17 +111,29 @@ final class Session {
     }
 
     boolean agent() {
-        return agent;
+        return cookies != null;
+    }
+
+    /** True if a response of the last exchange arrived (agent sessions; false in a wire session). */
+    boolean responseArrived() {
+        return cookies != null && cookies.responseArrived();
     }
 
     /** Sends the request and reads its whole body; a failure comes as a CompletionException. */
     HttpResponse<byte[]> send(HttpRequest request) {
-        return client.sendAsync(request, HttpResponse.BodyHandlers.ofByteArray()).join();
+        return exchange(request, HttpResponse.BodyHandlers.ofByteArray());
     }
 
     /** Sends the request; the body is left to be read from the stream. A failure comes as a CompletionException. */
     HttpResponse<InputStream> stream(HttpRequest request) {
-        return client.sendAsync(request, HttpResponse.BodyHandlers.ofInputStream()).join();
+        return exchange(request, HttpResponse.BodyHandlers.ofInputStream());
+    }
+
+    private <T> HttpResponse<T> exchange(HttpRequest request, HttpResponse.BodyHandler<T> handler) {
+        if (cookies != null) {
+            cookies.startExchange();
+        }
+        return client.sendAsync(request, handler).join();
     }
 
     /**
