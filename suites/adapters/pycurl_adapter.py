@@ -14,16 +14,44 @@ CONNECT response) is split at the first colon, the value without its leading and
 an obs-fold line is appended to the value before it with one of its leading blanks, and a
 whitespace-preceded line with no field before it is read as a field once its blanks are dropped.
 Lines after the final head (trailers) are not response headers.
+
+Agent mode (the agent profile): a handle with libcurl's defaults plus the three options by which an
+application switches on what libcurl does as a user agent: `FOLLOWLOCATION` (redirects, at most
+`MAXREDIRS`' default: 30 in libcurl 8.3 and later, unlimited before; to the protocols of its
+default `REDIR_PROTOCOLS`: HTTP, HTTPS, FTP and FTPS), `ACCEPT_ENCODING` "" (it offers and decodes
+every content coding this libcurl was built with: gzip and deflate with zlib, br with brotli, zstd
+with zstd, as `pycurl.version_info()` tells) and `COOKIEFILE` "" (the cookie engine, in memory).
+The method is given the way libcurl follows redirects with it: nothing for GET, `NOBODY` for HEAD,
+`POSTFIELDS` for POST (libcurl turns it into GET on 301, 302 and 303, its default `POSTREDIR`),
+`UPLOAD` for PUT; any other method is a `CUSTOMREQUEST`, which libcurl keeps on every redirect.
+RETRIES: libcurl sends a request once more, on a new connection, when a connection it reused
+ends before any byte of the response ("Connection died, retrying a fresh connect"), whatever the
+method. The proxy and .netrc settings are the wire session's (none); the CA is the scenario's.
+`stream()` drives the handle in a multi handle, one `perform()` at a time, and pauses the transfer
+(WRITEFUNCTION's `WRITEFUNC_PAUSE`, libcurl's own flow control) while a piece waits to be taken.
 """
 
 from __future__ import annotations
 
 import io
 import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pycurl
 
-from h1conform.suites.adapters._common import EVERY_FEATURE, ClientAdapter
+from h1conform.suites.adapters._common import EVERY_FEATURE, ClientAdapter, refused_location
+from h1conform.suites.harness.agent import (
+    COOKIE_JAR,
+    DECODES_BR,
+    DECODES_DEFLATE,
+    DECODES_GZIP,
+    DECODES_ZSTD,
+    FOLLOWS_REDIRECTS,
+    RETRIES,
+    AgentResponse,
+    AgentSession,
+)
 from h1conform.suites.harness.wire import (
     ErrorKind,
     RefusedInput,
@@ -41,7 +69,8 @@ _KIND_BY_CODE = {
     pycurl.E_SEND_ERROR: ErrorKind.CLOSED,
     pycurl.E_PARTIAL_FILE: ErrorKind.INCOMPLETE,  # "transfer closed with N bytes remaining to read"
     8: ErrorKind.PROTOCOL,  # CURLE_WEIRD_SERVER_REPLY
-    pycurl.E_BAD_CONTENT_ENCODING: ErrorKind.PROTOCOL,
+    pycurl.E_BAD_CONTENT_ENCODING: ErrorKind.DECODING,
+    pycurl.E_TOO_MANY_REDIRECTS: ErrorKind.REDIRECT,
     pycurl.E_HTTP2: ErrorKind.PROTOCOL,
     97: ErrorKind.PROTOCOL,  # CURLE_PROXY: the proxy's reply to CONNECT was not usable
     100: ErrorKind.PROTOCOL,  # CURLE_TOO_LARGE: a header line or section over libcurl's limits
@@ -91,6 +120,33 @@ class _Head:
         return (parts[0] or None), (parts[2] if len(parts) > 2 else "")
 
 
+def _configure(curl: pycurl.Curl, request: WireRequest, timeout: float, tls: TLSConfig | None, proxy: str | None,
+               head: _Head) -> None:
+    """What every handle of the adapter is told: the URL, HTTP/1.1, the session's proxy (none
+    from the environment), no .netrc, the timeouts, TLS settings, the request's fields, and where
+    the response's header lines go."""
+    curl.setopt(pycurl.URL, request.url.encode("latin-1"))
+    curl.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_1_1)
+    curl.setopt(pycurl.NOSIGNAL, 1)
+    curl.setopt(pycurl.NETRC, pycurl.NETRC_IGNORED)
+    curl.setopt(pycurl.PROXY, proxy or "")
+    curl.setopt(pycurl.NOPROXY, "")
+    curl.setopt(pycurl.CONNECTTIMEOUT_MS, math.ceil(timeout * 1000))
+    curl.setopt(pycurl.TIMEOUT_MS, math.ceil(timeout * 1000))
+    if tls is not None:
+        if tls.ca_file is not None:
+            curl.setopt(pycurl.CAINFO, tls.ca_file)
+        if tls.client_cert is not None:
+            curl.setopt(pycurl.SSLCERT, tls.client_cert)
+            curl.setopt(pycurl.SSLKEY, tls.client_cert)
+        if not tls.check_hostname:
+            curl.setopt(pycurl.SSL_VERIFYHOST, 0)
+    # "Name;" is libcurl's way to send a field with an empty value ("Name:" removes the field).
+    curl.setopt(pycurl.HTTPHEADER, [(f"{name}: {value}" if value else f"{name};").encode("latin-1")
+                                    for name, value in request.headers])
+    curl.setopt(pycurl.HEADERFUNCTION, head.line)
+
+
 class _Session(WireSession):
     def __init__(self, timeout: float, tls: TLSConfig | None, proxy: str | None) -> None:
         self._timeout = timeout
@@ -99,25 +155,7 @@ class _Session(WireSession):
         self._curl: pycurl.Curl | None = pycurl.Curl()
 
     def _configure(self, curl: pycurl.Curl, request: WireRequest, head: _Head, body: io.BytesIO) -> None:
-        curl.setopt(pycurl.URL, request.url.encode("latin-1"))
-        curl.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_1_1)
-        curl.setopt(pycurl.NOSIGNAL, 1)
-        curl.setopt(pycurl.NETRC, pycurl.NETRC_IGNORED)
-        curl.setopt(pycurl.PROXY, self._proxy or "")
-        curl.setopt(pycurl.NOPROXY, "")
-        curl.setopt(pycurl.CONNECTTIMEOUT_MS, math.ceil(self._timeout * 1000))
-        curl.setopt(pycurl.TIMEOUT_MS, math.ceil(self._timeout * 1000))
-        if self._tls is not None:
-            if self._tls.ca_file is not None:
-                curl.setopt(pycurl.CAINFO, self._tls.ca_file)
-            if self._tls.client_cert is not None:
-                curl.setopt(pycurl.SSLCERT, self._tls.client_cert)
-                curl.setopt(pycurl.SSLKEY, self._tls.client_cert)
-            if not self._tls.check_hostname:
-                curl.setopt(pycurl.SSL_VERIFYHOST, 0)
-        # "Name;" is libcurl's way to send a field with an empty value ("Name:" removes the field).
-        curl.setopt(pycurl.HTTPHEADER, [(f"{name}: {value}" if value else f"{name};").encode("latin-1")
-                                        for name, value in request.headers])
+        _configure(curl, request, self._timeout, self._tls, self._proxy, head)
         if request.method == "HEAD":
             curl.setopt(pycurl.NOBODY, 1)
         else:
@@ -125,7 +163,6 @@ class _Session(WireSession):
         if request.body is not None:
             curl.setopt(pycurl.POSTFIELDSIZE_LARGE, len(request.body))
             curl.setopt(pycurl.POSTFIELDS, request.body)
-        curl.setopt(pycurl.HEADERFUNCTION, head.line)
         curl.setopt(pycurl.WRITEFUNCTION, body.write)
 
     def send(self, request: WireRequest) -> Response:
@@ -154,6 +191,138 @@ class _Session(WireSession):
             self._curl = None
 
 
+class _RedirectWatch(_Head):
+    """The head of the last response, and whether a redirect (a 3xx response) came."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.redirected = False
+
+    def line(self, raw: bytes) -> None:
+        super().line(raw)
+        if raw.startswith(b"HTTP/"):
+            self.redirected = self.redirected or self.status_line.split(" ")[1:2] in (["301"], ["302"], ["303"],
+                                                                                       ["307"], ["308"])
+
+
+class _AgentSession(AgentSession):
+    """A libcurl handle as an application sets it up to act as a user agent (see the module's docstring)."""
+
+    def __init__(self, timeout: float, tls: TLSConfig | None) -> None:
+        self._timeout = timeout
+        self._tls = tls
+        self._curl: pycurl.Curl | None = pycurl.Curl()
+
+    def _prepare(self, request: WireRequest, write: Callable[[bytes], int | None]) -> tuple[pycurl.Curl, _RedirectWatch]:
+        curl = self._curl
+        if curl is None:
+            raise RuntimeError("the session is closed")
+        head = _RedirectWatch()
+        curl.reset()  # keeps the connections and the cookies
+        _configure(curl, request, self._timeout, self._tls, None, head)
+        curl.setopt(pycurl.FOLLOWLOCATION, 1)
+        curl.setopt(pycurl.ACCEPT_ENCODING, "")
+        curl.setopt(pycurl.COOKIEFILE, "")
+        body = request.body
+        if request.method == "HEAD":
+            curl.setopt(pycurl.NOBODY, 1)
+        elif request.method == "POST":
+            curl.setopt(pycurl.POSTFIELDSIZE_LARGE, len(body or b""))
+            curl.setopt(pycurl.POSTFIELDS, body or b"")
+        elif request.method == "PUT":
+            curl.setopt(pycurl.UPLOAD, 1)
+            curl.setopt(pycurl.READDATA, io.BytesIO(body or b""))
+            curl.setopt(pycurl.INFILESIZE_LARGE, len(body or b""))
+        else:
+            if request.method != "GET":
+                curl.setopt(pycurl.CUSTOMREQUEST, request.method.encode("latin-1"))
+            if body is not None:
+                curl.setopt(pycurl.POSTFIELDSIZE_LARGE, len(body))
+                curl.setopt(pycurl.POSTFIELDS, body)
+        curl.setopt(pycurl.WRITEFUNCTION, write)
+        return curl, head
+
+    def send(self, request: WireRequest) -> AgentResponse:
+        body = io.BytesIO()
+        curl, head = self._prepare(request, body.write)
+        try:
+            curl.perform()
+        except pycurl.error as exc:
+            _note_failure(exc, head)
+            raise
+        version, reason = head.version_and_reason()
+        return AgentResponse(curl.getinfo(pycurl.RESPONSE_CODE), reason, head.headers, body.getvalue(), version,
+                             url=curl.getinfo(pycurl.EFFECTIVE_URL))
+
+    @contextmanager
+    def stream(self, request: WireRequest, chunk_size: int) -> Iterator[Iterator[bytes]]:
+        transfer = _Transfer(chunk_size)
+        curl, head = self._prepare(request, transfer.write)
+        curl.setopt(pycurl.BUFFERSIZE, max(1024, chunk_size))  # libcurl's receive buffer: read chunk_size at most
+        multi = pycurl.CurlMulti()
+        multi.add_handle(curl)
+        try:
+            yield transfer.pieces(multi, curl, head, self._timeout)
+        finally:
+            multi.remove_handle(curl)
+            multi.close()
+
+    def close(self) -> None:
+        if self._curl is not None:
+            self._curl.close()
+            self._curl = None
+
+
+class _Transfer:
+    """A transfer in a multi handle, read piece by piece: WRITEFUNCTION takes decoded data until a
+    piece of `chunk_size` is full, then pauses the transfer until the piece has been taken."""
+
+    def __init__(self, chunk_size: int) -> None:
+        self._chunk_size = chunk_size
+        self._piece = bytearray()
+        self._paused = False
+
+    def write(self, data: bytes) -> int | None:
+        if self._piece and len(self._piece) + len(data) > self._chunk_size:
+            self._paused = True
+            return pycurl.WRITEFUNC_PAUSE  # libcurl keeps `data` and hands it over again once unpaused
+        self._piece += data
+        return None
+
+    def pieces(self, multi: pycurl.CurlMulti, curl: pycurl.Curl, head: _Head, timeout: float) -> Iterator[bytes]:
+        done = False
+        while True:
+            if self._piece and (self._paused or done):
+                piece, self._piece = bytes(self._piece), bytearray()
+                yield piece
+            if done:
+                if self._piece:
+                    continue
+                return
+            if self._paused:
+                self._paused = False
+                curl.pause(pycurl.PAUSE_CONT)  # may call write() at once with the data it kept
+            while multi.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
+                pass
+            _, finished, failed = multi.info_read()
+            for _handle, code, message in failed:
+                exc = pycurl.error(code, message)
+                _note_failure(exc, head)
+                raise exc
+            done = bool(finished)
+            if not done and not self._paused:
+                multi.select(timeout)
+
+
+def _note_failure(exc: pycurl.error, head: _RedirectWatch) -> None:
+    """Note on libcurl's error whether a response had begun, and mark its refusal of a URL (a
+    malformed one, or a protocol it does not follow) after a redirect as a refused redirect."""
+    exc.response_started = bool(head.status_line)  # type: ignore[attr-defined]
+    code = exc.args[0] if exc.args else None
+    if code in (pycurl.E_UNSUPPORTED_PROTOCOL, pycurl.E_URL_MALFORMAT) and head.redirected:
+        refused_location(exc)
+
+
 def _kind(exc: BaseException) -> ErrorKind | None:
     if not isinstance(exc, pycurl.error) or not exc.args or not isinstance(exc.args[0], int):
         return None
@@ -179,11 +348,20 @@ def _kind(exc: BaseException) -> ErrorKind | None:
     return _KIND_BY_CODE.get(code)
 
 
+def _decoded_codings() -> frozenset[str]:
+    """The DECODES_... of the content codings this libcurl was built to decode."""
+    features = pycurl.version_info()[4]
+    libraries = {DECODES_GZIP: "VERSION_LIBZ", DECODES_DEFLATE: "VERSION_LIBZ", DECODES_BR: "VERSION_BROTLI",
+                 DECODES_ZSTD: "VERSION_ZSTD"}
+    return frozenset(feature for feature, flag in libraries.items() if features & getattr(pycurl, flag, 0))
+
+
 class PycurlAdapter(ClientAdapter):
     name = "pycurl"
     features = EVERY_FEATURE
     # libcurl's errors (a malformed URL, an option it refuses) and pycurl's checks of option values.
     validation_errors = (pycurl.error, ValueError)
+    agent_features = frozenset({FOLLOWS_REDIRECTS, COOKIE_JAR, RETRIES}) | _decoded_codings()
 
 
-WIRE_ADAPTER = PycurlAdapter(_Session, _kind)
+WIRE_ADAPTER = PycurlAdapter(_Session, _kind, agent_session=_AgentSession)
