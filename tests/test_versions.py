@@ -38,42 +38,60 @@ versions = _load("versions")
     ("2.8.0", set()),
 ])
 def test_the_advisories_that_affect_a_release(release: str, affected: set[str]) -> None:
-    assert {advisory for advisory in versions.ADVISORIES if versions.affects(advisory, release)} == affected
+    assert {name for name, advisory in versions.ADVISORIES.items() if advisory.affects(release)} == affected
 
 
 def test_each_pinned_release_is_the_one_before_the_fix_it_proves() -> None:
     # The issue's pairs: each pinned release is affected by its advisory, the next patch release is not.
+    pinned = {release.version: release.proves for release in versions.RELEASES}
     for release, advisory, fixed in (("1.26.16", "CVE-2023-43804", "1.26.17"), ("1.26.17", "CVE-2023-45803", "1.26.18"),
                                      ("2.5.0", "CVE-2025-66471", "2.6.0"), ("2.5.0", "CVE-2025-66418", "2.6.0")):
-        assert release in {r.version for r in versions.RELEASES}
-        assert versions.affects(advisory, release) and not versions.affects(advisory, fixed)
+        assert advisory in pinned[release]
+        assert versions.ADVISORIES[advisory].affects(release) and not versions.ADVISORIES[advisory].affects(fixed)
 
 
-CITING = {
-    "CVE-2023-43804": {"agent.redirect.credentials[cookie-other-port]", "agent.redirect.credentials[control-cookie]"},
-    "CVE-2023-45803": {"agent.redirect.method[303-post]"},
-}
+CITING = {  # the credentials scenario cites the three header advisories; each is about its own rows
+    advisory: {"agent.redirect.credentials[other-port-cookie]", "agent.redirect.credentials[control-same-origin-cookie]",
+               "agent.redirect.credentials[other-port-authorization]",
+               "agent.redirect.credentials[other-port-proxy-authorization]"}
+    for advisory in ("CVE-2018-20060", "CVE-2023-43804", "CVE-2024-37891")
+} | {"CVE-2023-45803": {"agent.redirect.body[303-post-other-port]", "agent.redirect.body[307-post-other-port]"}}
 
 
 def test_an_advisory_holds_when_one_of_its_rows_flips() -> None:
-    old = {"agent.redirect.credentials[cookie-other-port]": "fail-should",
-           "agent.redirect.credentials[control-cookie]": "pass", "agent.redirect.method[303-post]": "pass"}
+    old = {"agent.redirect.credentials[other-port-cookie]": "fail-should",
+           "agent.redirect.credentials[control-same-origin-cookie]": "pass",
+           "agent.redirect.credentials[other-port-authorization]": "pass",
+           "agent.redirect.credentials[other-port-proxy-authorization]": "fail-should",
+           "agent.redirect.body[303-post-other-port]": "pass", "agent.redirect.body[307-post-other-port]": "pass"}
     new = {scenario: "pass" for scenario in old}
-    proofs = {proof.advisory: proof for proof in versions.prove(CITING, "1.26.16", old, "2.8.0", new)}
-    # Only the advisories that affect 1.26.16 and not 2.8.0; CVE-2026-44432 (2.6.x only) is not one.
+    release = versions.Release("1.26.16", "brotli", ("CVE-2023-43804", "CVE-2025-66471"))
+    proofs = {proof.advisory: proof for proof in versions.prove(CITING, release, old, "2.8.0", new)}
+    # Only the advisories that affect 1.26.16 and not 2.8.0: not CVE-2018-20060 (fixed in 1.23), nor
+    # CVE-2026-44432 (2.6.x only).
     assert set(proofs) == {"CVE-2023-43804", "CVE-2023-45803", "CVE-2024-37891", "CVE-2025-66471",
                            "CVE-2025-66418", "CVE-2026-21441"}
     cookie = proofs["CVE-2023-43804"]
-    assert cookie.holds and [row.flips for row in cookie.rows] == [False, True]  # the control passes on both
-    # The 303 row passes on the old release too: it does not catch the advisory.
-    assert not proofs["CVE-2023-45803"].holds
-    # An advisory no scenario cites cannot hold.
-    assert proofs["CVE-2024-37891"].rows == () and not proofs["CVE-2024-37891"].holds
+    # Its own rows only (not the Authorization ones); the control passes on both.
+    assert [(row.scenario, row.flips) for row in cookie.rows] == [
+        ("agent.redirect.credentials[control-same-origin-cookie]", False),
+        ("agent.redirect.credentials[other-port-cookie]", True)]
+    assert cookie.holds and not cookie.failed and cookie.required
+    assert [row.scenario for row in proofs["CVE-2024-37891"].rows] == [
+        "agent.redirect.credentials[other-port-proxy-authorization]"]
+    # The 303 row passes on the old release too: it does not catch the advisory; the 307 row is not about it.
+    body = proofs["CVE-2023-45803"]
+    assert [row.scenario for row in body.rows] == ["agent.redirect.body[303-post-other-port]"]
+    assert not body.holds and body.failed
+    # No scenario cites it: a failure where the issue asks for it, information otherwise.
+    assert proofs["CVE-2025-66471"].rows == () and proofs["CVE-2025-66471"].failed
+    assert proofs["CVE-2026-21441"].rows == () and not proofs["CVE-2026-21441"].failed
     text = versions.render_proofs(list(proofs.values()), "python tools/versions.py")
-    assert "## CVE-2023-43804: urllib3 1.26.16 -> 2.8.0: holds: 1 of 2 row(s) flip" in text
-    assert "| `agent.redirect.credentials[cookie-other-port]` | fail-should | pass | yes |" in text
-    assert "## CVE-2023-45803: urllib3 1.26.16 -> 2.8.0: does NOT hold: none of 1 row(s) flips" in text
-    assert "## CVE-2024-37891: urllib3 1.26.16 -> 2.8.0: NO scenario cites it" in text
+    assert ("## CVE-2023-43804 (required): Cookie kept on a cross-origin redirect: urllib3 1.26.16 -> 2.8.0: "
+            "holds: 1 of 2 row(s) flip") in text
+    assert "| `agent.redirect.credentials[other-port-cookie]` | fail-should | pass | yes |" in text
+    assert "urllib3 1.26.16 -> 2.8.0: does NOT hold: none of its 1 row(s) flips" in text
+    assert "NOT tested: no scenario row cites it, though the issue asks for it" in text
 
 
 @pytest.mark.parametrize(("old", "new", "flips"), [

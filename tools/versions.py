@@ -20,11 +20,12 @@ they are what this is about). Then, in DIR (default build/versions):
 - REPORT.md and report.html: the columns side by side (python -m h1conform.reports render);
 - diff-urllib3-<old>-to-<current>.md per pinned release (python -m h1conform.reports diff): every change;
 - PROOF.md, also printed: per pinned release and advisory of ADVISORIES that affects it and not the current
-  release, the urllib3 rows of the scenarios citing it, their verdicts on both releases, and which flip.
+  release, the urllib3 rows about it (Advisory.rows) of the scenarios citing it, their verdicts on both
+  releases, and which flip.
 
-Exit codes: 0 every advisory that should flip has a flipping row; 1 an advisory without one (or without a
-scenario citing it); 2 bad arguments, an environment that cannot be made, or a run that ended with a usage or
-internal error (its output is shown).
+Exit codes: 0 every proof holds; 1 an advisory cited by scenario rows none of which flips, or one the issue
+asks for (Release.proves) that no row cites; 2 bad arguments, an environment that cannot be made, or a run
+that ended with a usage or internal error (its output is shown).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import importlib.metadata
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -61,6 +63,7 @@ FAILED = ("fail", "fail-should")  # a row that fails on the old release and pass
 class Release:
     version: str
     extras: str  # urllib3's extras for the codings the current release decodes (zstd exists from 2.0)
+    proves: tuple[str, ...]  # the advisories the issue asks this release to prove: their rows must flip
 
     @property
     def name(self) -> str:
@@ -71,26 +74,47 @@ class Release:
         return [f"{IMPL}[{self.extras}]=={self.version}", f"requests=={REQUESTS}"]
 
 
-# The last releases before fixes of the advisories the issue names: 1.26.16 (CVE-2023-43804, fixed in
-# 1.26.17), 1.26.17 (CVE-2023-45803, fixed in 1.26.18), 2.5.0 (CVE-2025-66471 and CVE-2025-66418, fixed in 2.6.0).
-RELEASES = (Release("1.26.16", "brotli"), Release("1.26.17", "brotli"), Release("2.5.0", "brotli,zstd"))
+# The last releases before the fixes of the advisories the issue names.
+RELEASES = (
+    Release("1.26.16", "brotli", ("CVE-2023-43804",)),  # fixed in 1.26.17
+    Release("1.26.17", "brotli", ("CVE-2023-45803",)),  # fixed in 1.26.18
+    Release("2.5.0", "brotli,zstd", ("CVE-2025-66471", "CVE-2025-66418")),  # fixed in 2.6.0
+)
 
-# urllib3's advisories: the releases each affects, as [introduced, fixed) ranges, from the advisories' texts
-# (GHSA pages and their CVE records); a range with no fix on a branch runs to the fix on the next one.
-ADVISORIES: dict[str, tuple[tuple[str, str], ...]] = {
-    "CVE-2018-20060": (("0", "1.23"),),  # Authorization kept on a cross-origin redirect
-    "CVE-2023-43804": (("0", "1.26.17"), ("2.0.0", "2.0.6")),  # Cookie kept on a cross-origin redirect
-    "CVE-2023-45803": (("0", "1.26.18"), ("2.0.0", "2.0.7")),  # body kept after a 303 turned POST into GET
-    "CVE-2024-37891": (("0", "1.26.19"), ("2.0.0", "2.2.2")),  # Proxy-Authorization kept on a cross-origin redirect
-    "CVE-2025-66471": (("1.0", "2.6.0"),),  # streaming API decodes a whole bomb at once
-    "CVE-2025-66418": (("1.24", "2.6.0"),),  # unbounded chain of content codings
-    "CVE-2026-21441": (("1.22", "2.6.3"),),  # a redirect's compressed body decoded whole while draining it
-    "CVE-2026-44432": (("2.6.0", "2.7.0"),),  # brotli's second read(amt) and drain_conn decode everything
+
+@dataclass(frozen=True)
+class Advisory:
+    about: str
+    affected: tuple[tuple[str, str], ...]  # the releases it affects: [introduced, fixed) ranges
+    # The ids of the rows about it, where a scenario citing it has rows about other advisories too (the
+    # credentials scenario cites the Authorization, Cookie and Proxy-Authorization ones); empty: every row.
+    rows: str = ""
+
+    def affects(self, version: str) -> bool:
+        return any(Version(introduced) <= Version(version) < Version(fixed) for introduced, fixed in self.affected)
+
+    def about_row(self, scenario_id: str) -> bool:
+        return not self.rows or re.search(self.rows, scenario_id) is not None
+
+
+# urllib3's advisories, from their texts (GHSA pages and CVE records); a branch that never got the fix
+# runs to the fix on the next one.
+ADVISORIES = {
+    "CVE-2018-20060": Advisory("Authorization kept on a cross-origin redirect", (("0", "1.23"),),
+                               r"(?<!proxy)-authorization\]$"),
+    "CVE-2023-43804": Advisory("Cookie kept on a cross-origin redirect", (("0", "1.26.17"), ("2.0.0", "2.0.6")),
+                               r"-cookie\]$"),
+    "CVE-2023-45803": Advisory("the body kept after a 303 turned the method into GET",
+                               (("0", "1.26.18"), ("2.0.0", "2.0.7")), r"\[303-"),
+    "CVE-2024-37891": Advisory("Proxy-Authorization kept on a cross-origin redirect",
+                               (("0", "1.26.19"), ("2.0.0", "2.2.2")), r"-proxy-authorization\]$"),
+    "CVE-2025-66471": Advisory("the streaming API decodes a whole bomb at once", (("1.0", "2.6.0"),),
+                               r"^agent\.coding\.bomb\["),
+    "CVE-2025-66418": Advisory("an unbounded chain of content codings", (("1.24", "2.6.0"),),
+                               r"^agent\.coding\.chain\["),
+    "CVE-2026-21441": Advisory("a redirect's compressed body decoded whole to drain it", (("1.22", "2.6.3"),)),
+    "CVE-2026-44432": Advisory("brotli's second read(amt), and drain_conn, decode everything", (("2.6.0", "2.7.0"),)),
 }
-
-
-def affects(advisory: str, version: str) -> bool:
-    return any(Version(introduced) <= Version(version) < Version(fixed) for introduced, fixed in ADVISORIES[advisory])
 
 
 class UsageError(Exception):
@@ -239,11 +263,25 @@ class Proof:
     advisory: str
     old: str  # release
     new: str
-    rows: tuple[Row, ...]
+    rows: tuple[Row, ...]  # the urllib3 rows about the advisory, of the scenarios citing it
+    required: bool  # one the issue asks for (Release.proves): a missing scenario fails it too
 
     @property
     def holds(self) -> bool:
         return any(row.flips for row in self.rows)
+
+    @property
+    def failed(self) -> bool:
+        """Rows that do not flip; or no row, for a required proof (else the suite just does not test it)."""
+        return not self.holds and (bool(self.rows) or self.required)
+
+    @property
+    def state(self) -> str:
+        if self.holds:
+            return f"holds: {sum(row.flips for row in self.rows)} of {len(self.rows)} row(s) flip"
+        if self.rows:
+            return f"does NOT hold: none of its {len(self.rows)} row(s) flips"
+        return "NOT tested: no scenario row cites it" + (", though the issue asks for it" if self.required else "")
 
 
 def verdicts(path: Path, impl: str = IMPL) -> tuple[str, dict[str, str]]:
@@ -251,37 +289,36 @@ def verdicts(path: Path, impl: str = IMPL) -> tuple[str, dict[str, str]]:
     from h1conform.reports.load import load
 
     results = load(path)
-    return results.implementation(impl).get("version", ""), {
+    return str(results.implementation(impl).get("version", "")), {
         record["id"]: record["verdict"] for record in results.records if record["impl"] == impl}
 
 
-def prove(citing: dict[str, set[str]], old_version: str, old: dict[str, str], new_version: str,
-          new: dict[str, str]) -> list[Proof]:
+def prove(citing: dict[str, set[str]], old: Release, old_verdicts: dict[str, str], new_version: str,
+          new_verdicts: dict[str, str]) -> list[Proof]:
     """One Proof per advisory that affects the old release and not the new one."""
     proofs = []
-    for advisory in ADVISORIES:
-        if not affects(advisory, old_version) or affects(advisory, new_version):
+    for name, advisory in ADVISORIES.items():
+        if not advisory.affects(old.version) or advisory.affects(new_version):
             continue
-        rows = tuple(Row(scenario, old.get(scenario), new.get(scenario))
-                     for scenario in sorted(citing.get(advisory, ())))
-        proofs.append(Proof(advisory, old_version, new_version, rows))
+        rows = tuple(Row(scenario, old_verdicts.get(scenario), new_verdicts.get(scenario))
+                     for scenario in sorted(citing.get(name, ())) if advisory.about_row(scenario))
+        proofs.append(Proof(name, old.version, new_version, rows, name in old.proves))
     return proofs
 
 
 def render_proofs(proofs: Sequence[Proof], command: str) -> str:
     from h1conform.reports.escape import code
 
-    lines = ["# urllib3's advisories: their scenarios on the release before the fix and on the current one", "",
-             f"Made by `{command}`. For each pinned release and each advisory that affects it and not the current "
-             f"release, the urllib3 rows of the scenarios citing the advisory (`cves=[...]`), their verdicts on both "
-             f"releases, and whether they flip ({' or '.join(FAILED)} on the old release, {FLIPS_TO} on the current "
-             "one). An advisory holds when at least one row flips; the other rows are its controls and the "
-             "variants about other conditions (another header, another coding).", ""]
+    lines = ["# urllib3's advisories: their scenarios on a release they affect and on the current one", "",
+             f"Made by `{command}`. For each pinned release and each urllib3 advisory that affects it and not the "
+             "current release: the urllib3 rows about it of the scenarios that cite it (`cves=[...]`), their "
+             f"verdicts on both releases, and whether they flip ({' or '.join(FAILED)} on the old release, "
+             f"{FLIPS_TO} on the current one). It holds when a row flips; rows that pass on both are its controls "
+             "or conditions the release handled. The advisories the issue asks for are marked (required).", ""]
     for proof in proofs:
-        flipped = sum(row.flips for row in proof.rows)
-        state = (f"holds: {flipped} of {len(proof.rows)} row(s) flip" if proof.holds else
-                 "NO scenario cites it" if not proof.rows else f"does NOT hold: none of {len(proof.rows)} row(s) flips")
-        lines += [f"## {proof.advisory}: urllib3 {proof.old} -> {proof.new}: {state}", ""]
+        required = " (required)" if proof.required else ""
+        lines += [f"## {proof.advisory}{required}: {ADVISORIES[proof.advisory].about}: urllib3 {proof.old} -> "
+                  f"{proof.new}: {proof.state}", ""]
         if proof.rows:
             lines += [f"| scenario | {proof.old} | {proof.new} | flips |", "|---|---|---|---|"]
             lines += [f"| {code(row.scenario, table=True)} | {row.old or 'not run'} | {row.new or 'not run'} | "
@@ -360,13 +397,13 @@ def _main(args: argparse.Namespace, chosen: Sequence[Release]) -> int:
         old_version, old = verdicts(runs[release.version])
         if old_version != f"{IMPL} {release.version}":
             raise UsageError(f"{runs[release.version]} ran {old_version!r}, not {IMPL} {release.version}")
-        proofs += prove(profile.citing, release.version, old, current, new)
+        proofs += prove(profile.citing, release, old, current, new)
     command = "python tools/versions.py" + (f" --out {args.out}" if args.out != DEFAULT_OUT else "")
     text = render_proofs(proofs, command)
     (out / "PROOF.md").write_text(text + "\n", encoding="utf-8")
     print(text)
     print(f"\nwritten in {out}: {', '.join(sorted(p.name for p in out.iterdir() if p.suffix in ('.md', '.html')))}")
-    return 0 if all(proof.holds for proof in proofs) else 1
+    return 1 if any(proof.failed for proof in proofs) else 0
 
 
 if __name__ == "__main__":
