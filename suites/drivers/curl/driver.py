@@ -6,11 +6,20 @@ which keeps every byte of methods, URLs and header values except NUL (a C string
 such a request is unsupported). curl writes the response heads to one file (`-D`), the body to
 another (`-o`), and its response code and connection count to standard output (`-w`); all of them
 live in one temporary directory, removed when the driver exits. Standard library only.
+
+Agent mode (docs/driver-protocol.md, section 4): an agent session is curl as a user runs it to
+fetch a page: `-L` (follow redirects, curl's default limit of 50), `--compressed` (ask for and
+decode every coding this curl was built with) and the cookie engine on a file of the session's
+(`-b FILE -c FILE`: read before each request, written after it; removed at close), the final URL
+from `-w %{url_effective}`. A streamed read has curl write the decoded body into a pipe the driver
+reads `chunk_size` at a time; at the limit curl is killed, and the answer carries curl's peak
+resident set (its rusage): curl, not the driver, decodes.
 """
 
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import os
 import signal
@@ -31,7 +40,7 @@ CODE_NAMES = {
     5: "CURLE_COULDNT_RESOLVE_PROXY", 6: "CURLE_COULDNT_RESOLVE_HOST", 7: "CURLE_COULDNT_CONNECT",
     8: "CURLE_WEIRD_SERVER_REPLY", 18: "CURLE_PARTIAL_FILE", 23: "CURLE_WRITE_ERROR",
     26: "CURLE_READ_ERROR", 27: "CURLE_OUT_OF_MEMORY", 28: "CURLE_OPERATION_TIMEDOUT",
-    35: "CURLE_SSL_CONNECT_ERROR", 43: "CURLE_BAD_FUNCTION_ARGUMENT", 52: "CURLE_GOT_NOTHING",
+    35: "CURLE_SSL_CONNECT_ERROR", 47: "CURLE_TOO_MANY_REDIRECTS", 43: "CURLE_BAD_FUNCTION_ARGUMENT", 52: "CURLE_GOT_NOTHING",
     53: "CURLE_SSL_ENGINE_NOTFOUND", 54: "CURLE_SSL_ENGINE_SETFAILED", 55: "CURLE_SEND_ERROR",
     56: "CURLE_RECV_ERROR", 58: "CURLE_SSL_CERTPROBLEM", 59: "CURLE_SSL_CIPHER",
     60: "CURLE_PEER_FAILED_VERIFICATION", 64: "CURLE_USE_SSL_FAILED", 66: "CURLE_SSL_ENGINE_INITFAILED",
@@ -55,6 +64,13 @@ KIND_BY_CODE = {
     97: "protocol-error",  # the proxy's answer to CONNECT was not usable
     61: "protocol-error",  # a transfer coding curl does not know, or one with parameters
 }
+# What curl does as a user agent, with -L and a cookie file, beside the codings it decodes (see
+# `agent_features`); it retries nothing without --retry.
+AGENT_BASICS = ["follows-redirects", "cookie-jar"]
+# The content codings --compressed decodes, by the feature of `curl --version` that brings them.
+CODINGS_BY_BUILD_FEATURE = {"libz": ["decodes-gzip", "decodes-deflate"], "brotli": ["decodes-br"],
+                            "zstd": ["decodes-zstd"]}
+HEAD_KEPT = 65536  # octets of a streamed body its answer carries
 # The only environment variable curl is given (see `_environment`).
 ENVIRONMENT_PASSED = ("PATH",)
 WHITESPACE = " \t"
@@ -73,6 +89,11 @@ class Session:
     timeout: float
     tls: dict | None
     proxy: str | None
+    cookies: Path | None = None  # an agent session's cookie file (None: a wire session, no redirects)
+
+    @property
+    def agent(self) -> bool:
+        return self.cookies is not None
 
 
 @dataclass(frozen=True)
@@ -88,10 +109,17 @@ class Files:
             path.unlink(missing_ok=True)
 
 
-def curl_version() -> str:
-    """curl's first `--version` line, e.g. "curl 7.88.1 (x86_64-pc-linux-gnu) libcurl/7.88.1 ..."."""
+def curl_version_lines() -> list[str]:
+    """What `curl --version` says: "curl 7.88.1 (x86_64-pc-linux-gnu) libcurl/7.88.1 ...", then
+    its release date, protocols and features."""
     result = subprocess.run(["curl", "--version"], capture_output=True, env=_environment(), check=True)
-    return result.stdout.decode("latin-1").splitlines()[0]
+    return result.stdout.decode("latin-1").splitlines()
+
+
+def agent_features(version_lines: list[str]) -> list[str]:
+    """The agent features of this curl: redirects, cookies, and the codings its build decodes."""
+    built = next((line.split(":", 1)[1].split() for line in version_lines if line.startswith("Features:")), [])
+    return AGENT_BASICS + [feature for name in built for feature in CODINGS_BY_BUILD_FEATURE.get(name, [])]
 
 
 def _environment() -> dict[str, str]:
@@ -100,7 +128,8 @@ def _environment() -> dict[str, str]:
     return {name: os.environ[name] for name in ENVIRONMENT_PASSED if name in os.environ}
 
 
-def open_session(command: dict) -> Session:
+def open_session(command: dict, cookies: Path) -> Session:
+    """The session `command` opens; `cookies` is where an agent session keeps its cookie file."""
     tls = command["tls"]
     if tls is not None and not tls["check_hostname"]:
         # --insecure turns off the certificate check as well, and the tool has no option that
@@ -109,7 +138,7 @@ def open_session(command: dict) -> Session:
                           "certificate check too)")
     if tls is not None and tls["client_cert"] is not None and ":" in tls["client_cert"]:
         raise Unsupported("curl reads a colon in --cert as the start of a password")
-    return Session(command["timeout"], tls, command["proxy"])
+    return Session(command["timeout"], tls, command["proxy"], cookies if command.get("agent") else None)
 
 
 def _latin1(text: str) -> bytes:
@@ -133,7 +162,9 @@ def _header_argument(name: bytes, value: bytes) -> bytes:
     return name + b";"
 
 
-def curl_arguments(session: Session, command: dict, files: Files, empty_dir: Path) -> list[bytes]:
+def curl_arguments(session: Session, command: dict, files: Files, empty_dir: Path,
+                   body_to: Path | None = None) -> list[bytes]:
+    """curl's arguments for `command`; the body goes to `files.body`, or to `body_to` if given."""
     method, url = _latin1(command["method"]), _latin1(command["url"])
     headers = [(_latin1(name), _latin1(value)) for name, value in command["headers"]]
     if any(b"\0" in part for part in (method, url, *(n + v for n, v in headers))):
@@ -141,8 +172,11 @@ def curl_arguments(session: Session, command: dict, files: Files, empty_dir: Pat
     arguments = [b"curl", b"-q",  # -q first: ignore ~/.curlrc
                  b"--http1.1", b"--no-progress-meter", b"--globoff",  # [ ] { } in URLs are not patterns
                  b"--connect-timeout", str(session.timeout).encode(), b"--max-time", str(session.timeout).encode(),
-                 b"-D", bytes(files.head), b"-o", bytes(files.body),
-                 b"-w", b"%{response_code} %{num_connects}"]
+                 b"-D", bytes(files.head), b"-o", bytes(body_to or files.body),
+                 b"-w", b"%{response_code} %{num_connects}" + (b" %{url_effective}" if session.agent else b"")]
+    if session.cookies is not None:
+        cookies = bytes(session.cookies)
+        arguments += [b"--location", b"--compressed", b"--cookie", cookies, b"--cookie-jar", cookies]
     arguments += _proxy_arguments(session.proxy, url)
     arguments += _tls_arguments(session.tls, empty_dir)
     for name, value in headers:
@@ -199,13 +233,63 @@ def run_request(session: Session, command: dict, files: Files, empty_dir: Path) 
     result = subprocess.run(arguments, stdin=subprocess.DEVNULL, capture_output=True, env=_environment())
     heads = files.head.read_bytes().decode("latin-1") if files.head.exists() else ""
     if result.returncode != 0:
-        return {"error": _error(result, heads)}
-    code, _ = result.stdout.split()
+        return {"error": _error(result, heads, session.agent)}
+    # -w wrote "CODE CONNECTS", and " URL" in an agent session.
+    written = result.stdout.decode("latin-1").split(" ", 2)
+    code, url = written[0], written[2] if session.agent else None
     head = last_head(heads)
     # --head writes the head into the -o file: a HEAD response has no body.
     body = b"" if command["method"] == "HEAD" or not files.body.exists() else files.body.read_bytes()
-    return {"response": {"status": int(code), "reason": head.reason, "version": head.version,
-                         "headers": head.fields, "body": base64.b64encode(body).decode("ascii")}}
+    response = {"status": int(code), "reason": head.reason, "version": head.version, "headers": head.fields,
+                "body": base64.b64encode(body).decode("ascii")}
+    if url:
+        response["url"] = url
+    return {"response": response}
+
+
+def run_stream(session: Session, command: dict, files: Files, empty_dir: Path) -> dict:
+    """An agent session's streamed read: curl writes the decoded body into a pipe, read here
+    `chunk_size` octets at a time and dropped, until `limit` octets or the end; then curl is
+    killed (the response released) and reaped with its resource usage, for its peak memory."""
+    chunk_size, limit = command["stream"]["chunk_size"], command["stream"]["limit"]
+    read_end, write_end = os.pipe()
+    try:
+        arguments = curl_arguments(session, command, files, empty_dir, body_to=Path(f"/dev/fd/{write_end}"))
+        process = subprocess.Popen(arguments, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, env=_environment(), pass_fds=(write_end,))
+    except BaseException:
+        os.close(read_end)
+        raise
+    finally:
+        os.close(write_end)
+    received, pieces, head = 0, 0, bytearray()
+    try:
+        with open(read_end, "rb", buffering=0) as body:
+            while received < limit:
+                piece = body.read(chunk_size)
+                if not piece:
+                    break
+                received, pieces = received + len(piece), pieces + 1
+                head += piece[:HEAD_KEPT - len(head)]
+        if process.poll() is None:
+            process.kill()  # at the limit: curl may still be writing, decoding the rest
+        assert process.stdout is not None and process.stderr is not None
+        written, message = process.stdout.read(), process.stderr.read()
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    finally:
+        if process.returncode is None:  # the driver is being stopped: curl goes too
+            process.kill()
+            process.wait()
+        process.stdout.close()
+        process.stderr.close()
+    if process.returncode > 0:
+        heads = files.head.read_bytes().decode("latin-1") if files.head.exists() else ""
+        completed = subprocess.CompletedProcess(arguments, process.returncode, written, message)
+        return {"error": _error(completed, heads, session.agent)}
+    # ru_maxrss is in KiB on Linux: curl's peak resident set over its whole life.
+    return {"streamed": {"received": received, "pieces": pieces, "head": base64.b64encode(head).decode("ascii"),
+                         "child_peak_resident": usage.ru_maxrss * 1024}}
 
 
 @dataclass
@@ -253,20 +337,21 @@ def last_head(text: str) -> Head:
     return head
 
 
-def _error(result: subprocess.CompletedProcess, heads: str) -> dict:
+def _error(result: subprocess.CompletedProcess, heads: str, agent: bool) -> dict:
     message = result.stderr.decode("latin-1").rstrip("\n")
     code = result.returncode
     if code < 0:
         return {"kind": "unclassified", "type": f"signal {-code}", "message": message}
     connected = _connections(result.stdout) != 0
-    return {"kind": _kind(code, message, connected, response_started=bool(heads)),
+    kind = _agent_kind(code, message, connected) if agent else None
+    return {"kind": kind or _kind(code, message, connected, response_started=bool(heads)),
             "type": CODE_NAMES.get(code, f"CURLcode {code}"), "message": message}
 
 
 def _connections(written: bytes) -> int | None:
     """How many connections curl made (-w's %{num_connects}), None if it did not say."""
-    fields = written.split()
-    return int(fields[1]) if len(fields) == 2 and fields[1].isdigit() else None
+    fields = written.split(b" ", 2)  # an agent session's -w adds the final URL
+    return int(fields[1]) if len(fields) >= 2 and fields[1].isdigit() else None
 
 
 def _kind(code: int, message: str, connected: bool, response_started: bool) -> str:
@@ -292,6 +377,23 @@ def _kind(code: int, message: str, connected: bool, response_started: bool) -> s
     return KIND_BY_CODE.get(code, "unclassified")
 
 
+def _agent_kind(code: int, message: str, connected: bool) -> str | None:
+    """The kind of an agent session's failure where it differs from the wire profile's, else None."""
+    if code == 47:  # CURLE_TOO_MANY_REDIRECTS: more than --max-redirs (50 by default)
+        return "redirect-refused"
+    if code in REFUSAL_CODES and connected and "redirect" in message.lower():
+        # "The redirect target URL could not be parsed: ..." (a Location curl's URL parser
+        # refuses, CURLE_URL_MALFORMAT, or a scheme it does not know, CURLE_UNSUPPORTED_PROTOCOL).
+        return "redirect-refused"
+    if code == 61 and "transfer" not in message.lower():
+        # CURLE_BAD_CONTENT_ENCODING names both codings: a content coding's failure ("Error while
+        # processing content unencoding", "Unrecognized content encoding type", "Reject response
+        # due to more than N content encodings") is the decoding's; a transfer coding's stays a
+        # protocol error.
+        return "decoding-error"
+    return None
+
+
 def _receive_error_kind(message: str, response_started: bool) -> str:
     # CURLE_RECV_ERROR covers every failed read; its text is all that tells them apart.
     if "unexpected eof" in message:
@@ -308,20 +410,30 @@ def _receive_error_kind(message: str, response_started: bool) -> str:
 def handle(command: dict, sessions: dict[str, Session], directory: Path) -> dict:
     operation = command.get("op")
     if operation == "open":
-        sessions[command["session"]] = open_session(command)
+        sessions[command["session"]] = open_session(command, directory / f"cookies-{next(_cookie_files)}")
         return {"ok": True}
     if operation == "close":
-        sessions.pop(command["session"], None)  # no connection outlives its curl process
+        session = sessions.pop(command["session"], None)  # no connection outlives its curl process
+        if session is not None and session.cookies is not None:
+            session.cookies.unlink(missing_ok=True)
         return {"ok": True}
     if operation == "request":
         if command["session"] not in sessions:
             raise ProtocolMisuse(f"request in a session that is not open: {command['session']!r}")
+        session = sessions[command["session"]]
         files = Files(directory / "head", directory / "body", directory / "upload")
         try:
-            return run_request(sessions[command["session"]], command, files, directory / "empty")
+            if "stream" in command:
+                if not session.agent:
+                    raise ProtocolMisuse("a stream request in a session that is not an agent's")
+                return run_stream(session, command, files, directory / "empty")
+            return run_request(session, command, files, directory / "empty")
         finally:
             files.remove()
     raise ProtocolMisuse(f"unknown op: {operation!r}")
+
+
+_cookie_files = itertools.count(1)
 
 
 def answer(message: dict) -> None:
@@ -331,8 +443,10 @@ def answer(message: dict) -> None:
 
 def serve(directory: Path) -> None:
     (directory / "empty").mkdir()
+    version_lines = curl_version_lines()
     answer({"type": "hello", "protocol": 1, "name": NAME, "client": "curl (command line)",
-            "version": curl_version(), "features": FEATURES, "validation_errors": VALIDATION_ERRORS})
+            "version": version_lines[0], "features": FEATURES, "validation_errors": VALIDATION_ERRORS,
+            "agent_features": agent_features(version_lines)})
     sessions: dict[str, Session] = {}
     for line in sys.stdin.buffer:
         try:
