@@ -262,17 +262,18 @@ def run_stream(session: Session, command: dict, files: Files, empty_dir: Path) -
         raise
     finally:
         os.close(write_end)
-    received, pieces, head = 0, 0, bytearray()
+    received, pieces, head, ended = 0, 0, bytearray(), False
     try:
         with open(read_end, "rb", buffering=0) as body:
-            while received < limit:
+            while received < limit and not ended:
                 piece = body.read(chunk_size)
-                if not piece:
-                    break
-                received, pieces = received + len(piece), pieces + 1
+                ended = not piece
+                received, pieces = received + len(piece), pieces + bool(piece)
                 head += piece[:HEAD_KEPT - len(head)]
-        if process.poll() is None:
-            process.kill()  # at the limit: curl may still be writing, decoding the rest
+        if not ended:
+            # At the limit: curl may still be decoding the rest. Not Popen.kill(), whose poll()
+            # would reap curl and lose its resource usage; unreaped, its pid is still curl's.
+            os.kill(process.pid, signal.SIGKILL)
         assert process.stdout is not None and process.stderr is not None
         written, message = process.stdout.read(), process.stderr.read()
         _, status, usage = os.wait4(process.pid, 0)
@@ -381,9 +382,11 @@ def _agent_kind(code: int, message: str, connected: bool) -> str | None:
     """The kind of an agent session's failure where it differs from the wire profile's, else None."""
     if code == 47:  # CURLE_TOO_MANY_REDIRECTS: more than --max-redirs (50 by default)
         return "redirect-refused"
-    if code in REFUSAL_CODES and connected and "redirect" in message.lower():
-        # "The redirect target URL could not be parsed: ..." (a Location curl's URL parser
-        # refuses, CURLE_URL_MALFORMAT, or a scheme it does not know, CURLE_UNSUPPORTED_PROTOCOL).
+    if code in REFUSAL_CODES and connected and ("redirect" in message or "not supported or disabled" in message):
+        # After a connection, only a Location leads curl to a URL it refuses: "The redirect target
+        # URL could not be parsed: ..." (CURLE_URL_MALFORMAT, or CURLE_UNSUPPORTED_PROTOCOL for a
+        # scheme it does not know), 'Protocol "file" not supported or disabled in libcurl' (a
+        # scheme outside --proto-redir's default). An unsupported HTTP version stays a protocol error.
         return "redirect-refused"
     if code == 61 and "transfer" not in message.lower():
         # CURLE_BAD_CONTENT_ENCODING names both codings: a content coding's failure ("Error while
