@@ -1,5 +1,6 @@
 """Driver processes (docs/driver-protocol.md): a client in another process gets the verdicts it
-would get in this one, and a driver that breaks the protocol costs only its scenario.
+would get in this one, and a driver that breaks the protocol costs only its scenario; the agent
+mode's messages (section 4) carry what the client did as a user agent.
 
 The driver here is tests/drivers/stdlib_driver.py: the stdlib's http.client behind the protocol,
 so its verdicts must be those of `--impl=stdlib` (the control). Its faults strike once, on the
@@ -8,14 +9,31 @@ first request, and the next scenario must run on a fresh driver with its clean v
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
+import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import jsonschema
 import pytest
 from suite_runs import ROOT, verdicts
+
+from h1conform.servers import ScriptedServer
+from h1conform.servers.routes import Answer, serve
+from h1conform.suites.adapters.requests_adapter import WIRE_ADAPTER as AGENT_ADAPTER
+from h1conform.suites.harness.agent import HEAD_KEPT, AgentResponse, AgentSession, MemoryWatch
+from h1conform.suites.harness.agent_fixtures import ok, redirect
+from h1conform.suites.harness.drivers import DriverAdapter
+from h1conform.suites.harness.errors import HarnessError
+from h1conform.suites.harness.impls import ImplError, resolve
+from h1conform.suites.harness.wire import Unsupported, WireAdapter, WireRequest
 
 DRIVER = ROOT / "tests" / "drivers" / "stdlib_driver.py"
 MANIFEST = ROOT / "tests" / "drivers" / "stdlib-driver.json"
@@ -136,3 +154,118 @@ def test_the_example_driver_in_perl_runs_the_control_rows(tmp_path: Path) -> Non
     assert controls and set(controls.values()) == {"pass"}, controls
     judged = {key: verdict for key, (verdict, _) in driven.items() if key not in controls}
     assert judged and set(judged.values()) <= {"pass", "fail"}, judged  # the invalid framings are judged too
+
+
+# -- the agent mode (docs/driver-protocol.md, section 4) -------------------------------------------
+# The test driver's agent sessions are requests' in-process agent sessions, run in the driver's process.
+
+SCHEMA = ROOT / "suites" / "drivers" / "schema" / "driver-1.schema.json"
+GZIPPED_ZEROS = gzip.compress(bytes(4 << 20))  # 4 MiB of zeros in a few KiB
+
+
+def agent_routes() -> dict[str, Answer]:
+    return {"/a": redirect(302, "/b"), "/b": ok(b"landed"),
+            "/zeros": b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%s"
+                      % (len(GZIPPED_ZEROS), GZIPPED_ZEROS)}
+
+
+@contextmanager
+def driver_adapter(path: Path) -> Iterator[WireAdapter]:
+    adapter = resolve(str(path)).wire
+    try:
+        yield adapter
+    finally:
+        assert isinstance(adapter, DriverAdapter)
+        adapter.stop()
+
+
+@contextmanager
+def agent_session(adapter: WireAdapter) -> Iterator[AgentSession]:
+    session = adapter.open_agent_session(timeout=10.0)
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def test_an_agent_session_follows_decodes_and_streams_in_the_driver(tmp_path: Path) -> None:
+    with driver_adapter(manifest(tmp_path, "agent")) as adapter, \
+            ScriptedServer(every_connection=[serve(agent_routes())]) as server, agent_session(adapter) as session:
+        assert adapter.agent_features == AGENT_ADAPTER.agent_features
+        assert isinstance(session, AgentSession) and session.pid not in (None, os.getpid())
+        response = session.send(WireRequest("GET", server.url("/a")))
+        assert isinstance(response, AgentResponse)
+        assert (response.status, response.body, response.url) == (200, b"landed", server.url("/b"))
+        # Followed by the client (the empty record is the kept-alive connection's wait for a next request).
+        assert [request.target for request in server.requests if request.raw] == [b"/a", b"/b"]
+        with MemoryWatch(session.pid) as watch:
+            streamed = session.read_streamed(WireRequest("GET", server.url("/zeros")), 65536, 1 << 20)
+            peak = watch.peak()
+        # Read in the driver's process (no Python allocation of this one is traced), decoded by the
+        # client, stopped at the limit, not at the end.
+        assert 1 << 20 <= streamed.received < 4 << 20 and streamed.pieces >= 16, streamed
+        assert streamed.head == bytes(HEAD_KEPT)
+        assert peak.python is None
+
+
+def test_a_streamed_answer_that_cannot_be_true_is_the_drivers_error(tmp_path: Path) -> None:
+    with ScriptedServer(every_connection=[serve(agent_routes())]) as server:
+        request = WireRequest("GET", server.url("/zeros"))
+        with driver_adapter(manifest(tmp_path, "streams")) as adapter, agent_session(adapter) as session:
+            assert session.read_streamed(request, 65536, 1 << 20).received >= 1 << 20  # the control
+        with driver_adapter(manifest(tmp_path, "bad-streamed", "bad-streamed")) as adapter, \
+                agent_session(adapter) as session:
+            with pytest.raises(HarnessError, match="head must be the first 65536 bytes read, not 65535"):
+                session.read_streamed(request, 65536, 1 << 20)
+            assert not adapter.runs(session._process)  # type: ignore[attr-defined]  # stopped: a fresh one next
+
+
+def test_a_driver_without_agent_features_has_no_agent_mode(tmp_path: Path) -> None:
+    with driver_adapter(manifest(tmp_path, "no-agent", "no-agent")) as adapter:
+        assert adapter.agent_features == frozenset()
+        with pytest.raises(Unsupported, match="no-agent: its adapter has no agent mode"):
+            adapter.open_agent_session(timeout=10.0)
+    with pytest.raises(ImplError, match=r"its agent_features must be a list of \[.*\]: \['flies'\]"):
+        resolve(str(manifest(tmp_path, "bad-agent-features", "bad-agent-features")))
+
+
+def exchange_validated(argv: list[str], cwd: Path, commands: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every message of a session with the driver `argv`, checked against the protocol's schema."""
+    validator = jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text()))
+    with subprocess.Popen(argv, cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) as process:
+        assert process.stdin is not None and process.stdout is not None
+        messages = [json.loads(process.stdout.readline())]
+        for command in commands:
+            validator.validate(command)
+            process.stdin.write(json.dumps(command) + "\n")
+            process.stdin.flush()
+            messages.append(json.loads(process.stdout.readline()))
+        process.stdin.close()
+    for message in messages:
+        validator.validate(message)
+    return messages
+
+
+def agent_commands(server: ScriptedServer) -> list[dict[str, Any]]:
+    def request(id_: int, path: str, **extra: Any) -> dict[str, Any]:
+        return {"id": id_, "op": "request", "session": "a", "method": "GET", "url": server.url(path), "headers": [],
+                "body": None, **extra}
+    return [{"id": 1, "op": "open", "session": "a", "timeout": 10.0, "tls": None, "proxy": None, "agent": True},
+            request(2, "/a"), request(3, "/zeros", stream={"chunk_size": 65536, "limit": 1 << 20}),
+            {"id": 4, "op": "close", "session": "a"}]
+
+
+@pytest.mark.parametrize("driver", ["stdlib-driver", "curl-cli"])
+def test_agent_mode_messages_follow_the_schema(tmp_path: Path, driver: str) -> None:
+    if driver == "curl-cli" and shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    argv = {"stdlib-driver": [sys.executable, str(DRIVER), "stdlib-driver"],
+            "curl-cli": [sys.executable, str(ROOT / "suites" / "drivers" / "curl" / "driver.py")]}[driver]
+    with ScriptedServer(every_connection=[serve(agent_routes())]) as server:
+        hello, opened, redirected, streamed, closed = exchange_validated(argv, tmp_path, agent_commands(server))
+    assert {"follows-redirects", "decodes-gzip"} <= set(hello["agent_features"])
+    assert opened == closed | {"id": 1} == {"id": 1, "ok": True}
+    assert base64.b64decode(redirected["response"]["body"]) == b"landed"
+    assert redirected["response"]["url"] == server.url("/b")
+    assert streamed["streamed"]["received"] >= 1 << 20
+    assert base64.b64decode(streamed["streamed"]["head"]) == bytes(HEAD_KEPT)

@@ -64,7 +64,7 @@ class DriverAdapter(WireAdapter):
         self.client = manifest.name
         self.version = "unknown"
         self._process: DriverProcess | None = None
-        atexit.register(self._stop)
+        atexit.register(self.stop)
         self._remote_refusals: frozenset[str] = frozenset()
         missing = missing_programs(manifest)
         if missing:
@@ -77,7 +77,7 @@ class DriverAdapter(WireAdapter):
         # Said once at resolution, so that reports can show the client and its version; the
         # process is stopped again (a controller of xdist workers never runs a scenario).
         self._start()
-        self._stop()
+        self.stop()
 
     def _start(self, *, warm_up: bool = False) -> DriverProcess:
         process = DriverProcess(self.name, self._argv, self._folder)
@@ -91,7 +91,8 @@ class DriverAdapter(WireAdapter):
         self._process = process
         return process
 
-    def _stop(self) -> None:
+    def stop(self) -> None:
+        """End the running driver, if any (at exit; a later session starts a fresh one)."""
         if self._process is not None:
             self._process.stop()
             self._process = None

@@ -9,6 +9,8 @@ driver the suite starts next behaves.
     python stdlib_driver.py NAME                      # the name its manifest gives it
     python stdlib_driver.py NAME die|garbage|wrong-id|hang|no-hello MARKER_FILE
     python stdlib_driver.py NAME declare-none         # declares no validation error
+    python stdlib_driver.py NAME no-agent|bad-agent-features|bad-streamed
+        # no agent mode; an agent feature the protocol does not have; streamed answers one byte short
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ ADAPTER = HTTPClientAPIAdapter(http.client, "stdlib")
 NAME = sys.argv[1]
 FAULT = sys.argv[2] if len(sys.argv) > 2 else "good"
 MARKER = Path(sys.argv[3]) if len(sys.argv) > 3 else None
+
+
+# The hello's agent_features where a fault changes them.
+AGENT_FEATURES = {"no-agent": [], "bad-agent-features": ["flies"]}
 
 
 def write(message: dict[str, Any]) -> None:
@@ -89,8 +95,9 @@ def request(session: WireSession, command: dict[str, Any]) -> dict[str, Any]:
 def streamed(session: AgentSession, wire_request: WireRequest, stream: dict[str, int]) -> dict[str, Any]:
     """The body read through requests' streaming API in this process, the agent mode's `streamed` answer."""
     figures = session.read_streamed(wire_request, stream["chunk_size"], stream["limit"])
+    head = bytes(figures.head[:HEAD_KEPT - 1 if FAULT == "bad-streamed" else HEAD_KEPT])
     return {"streamed": {"received": figures.received, "pieces": figures.pieces,
-                         "head": base64.b64encode(bytes(figures.head[:HEAD_KEPT])).decode("ascii")}}
+                         "head": base64.b64encode(head).decode("ascii")}}
 
 
 def main() -> None:
@@ -99,7 +106,7 @@ def main() -> None:
     refusals = [] if FAULT == "declare-none" else sorted({cls.__name__ for cls in ADAPTER.validation_errors})
     write({"type": "hello", "protocol": 1, "name": NAME, "client": "http.client", "version": sys.version.split()[0],
            "features": sorted(ADAPTER.features), "validation_errors": refusals,
-           "agent_features": sorted(AGENT_ADAPTER.agent_features)})
+           "agent_features": AGENT_FEATURES.get(FAULT, sorted(AGENT_ADAPTER.agent_features))})
     sessions: dict[str, WireSession] = {}
     for line in sys.stdin:
         command = json.loads(line)
