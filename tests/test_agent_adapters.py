@@ -13,15 +13,43 @@ from __future__ import annotations
 
 import gzip
 import threading
+import zlib
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
-from h1conform.servers import RecordedRequest, ScriptedServer, call, expect_request, send, serve
+from h1conform.servers import (
+    CertKind,
+    RecordedRequest,
+    ScriptedServer,
+    TestPKI,
+    call,
+    close,
+    expect_request,
+    handshake,
+    send,
+    serve,
+)
 from h1conform.servers.routes import Answer
-from h1conform.suites.harness.agent import COOKIE_JAR, DECODES, FOLLOWS_REDIRECTS, AgentResponse, AgentSession
+from h1conform.suites.harness.agent import (
+    COOKIE_JAR,
+    DECODES,
+    FOLLOWS_REDIRECTS,
+    RETRIES,
+    AgentResponse,
+    AgentSession,
+)
 from h1conform.suites.harness.impls import ADAPTERS, resolve
-from h1conform.suites.harness.wire import ErrorKind, Failure, SessionHandle, WireAdapter, WireRequest
+from h1conform.suites.harness.wire import (
+    FEATURE_PERSISTENT,
+    ErrorKind,
+    Failure,
+    SessionHandle,
+    TLSConfig,
+    WireAdapter,
+    WireRequest,
+)
 
 # Every built-in adapter but the http.client-API ones has an agent mode.
 AGENT_ADAPTERS = sorted(ADAPTERS)
@@ -69,8 +97,8 @@ def _received(server: ScriptedServer) -> list[RecordedRequest]:
     return [request for request in server.requests if request.raw]
 
 
-def _session(adapter: WireAdapter, timeout: float = 5.0) -> SessionHandle:
-    opened = adapter.open_agent_session(timeout=timeout)
+def _session(adapter: WireAdapter, timeout: float = 5.0, tls: TLSConfig | None = None) -> SessionHandle:
+    opened = adapter.open_agent_session(timeout=timeout, tls=tls)
     assert isinstance(opened, AgentSession), opened
     return SessionHandle(adapter, opened)
 
@@ -90,7 +118,7 @@ def _redirect(status: int, location: str) -> bytes:
 
 def test_declared_features_are_agent_features(adapter: WireAdapter) -> None:
     assert FOLLOWS_REDIRECTS in adapter.agent_features, adapter.agent_features
-    assert adapter.agent_features <= {FOLLOWS_REDIRECTS, COOKIE_JAR, *DECODES.values(), "retries"}
+    assert adapter.agent_features <= {FOLLOWS_REDIRECTS, COOKIE_JAR, *DECODES.values(), RETRIES}
 
 
 def test_redirect_to_another_port_is_followed(adapter: WireAdapter, make_origin: Callable[[], _Origin]) -> None:
@@ -117,16 +145,39 @@ TEXT = b"decoded text " * 100
 GZIPPED = gzip.compress(TEXT, mtime=0)
 
 
-def test_gzip_is_decoded_exactly_when_declared(adapter: WireAdapter, make_origin: Callable[[], _Origin]) -> None:
-    # Fails if DECODES_GZIP is declared and the client hands over the coded octets, and if it is
-    # not declared and the client decodes.
+def _brotli(data: bytes) -> bytes:
+    brotli = pytest.importorskip("brotli", reason="no brotli encoder to make a br body")
+    return bytes(brotli.compress(data))
+
+
+def _zstd(data: bytes) -> bytes:
+    zstd = pytest.importorskip("backports.zstd", reason="no zstd encoder to make a zstd body")
+    return bytes(zstd.compress(data))
+
+
+# Each content coding's encoder ("deflate" is the zlib format, RFC 9110 8.4.1.2).
+ENCODERS: dict[str, Callable[[bytes], bytes]] = {
+    "gzip": lambda data: gzip.compress(data, mtime=0), "deflate": zlib.compress, "br": _brotli, "zstd": _zstd}
+
+
+@pytest.mark.parametrize("coding", sorted(ENCODERS))
+def test_coding_is_decoded_exactly_when_declared(adapter: WireAdapter, make_origin: Callable[[], _Origin],
+                                                 coding: str) -> None:
+    # Fails if DECODES_<coding> is declared and the client hands over the coded octets, and if it
+    # is not declared and the client decodes.
+    coded = ENCODERS[coding](TEXT)
     origin = make_origin()
-    origin.routes["/z"] = _ok(GZIPPED, b"Content-Encoding: gzip\r\n")
+    origin.routes["/z"] = _ok(coded, b"Content-Encoding: %s\r\n" % coding.encode())
     with _session(adapter) as session:
-        response = _response(session.request("GET", origin.url("/z")))
-    declared = DECODES["gzip"] in adapter.agent_features
-    assert response.body == (TEXT if declared else GZIPPED), (
-        f"{adapter.name} declares gzip decoding: {declared}; body received {response.body[:40]!r}")
+        outcome = session.request("GET", origin.url("/z"))
+    declared = DECODES[coding] in adapter.agent_features
+    if not declared and isinstance(outcome, Failure):
+        # libcurl, asked for every coding it has, refuses one it has no decoder for.
+        assert outcome.kind is ErrorKind.DECODING, outcome
+        return
+    response = _response(outcome)
+    assert response.body == (TEXT if declared else coded), (
+        f"{adapter.name} declares {coding} decoding: {declared}; body received {response.body[:40]!r}")
 
 
 def _sets_cookie(request: RecordedRequest) -> bytes:
@@ -185,6 +236,90 @@ def test_stream_reads_lazily_in_pieces(adapter: WireAdapter) -> None:
         server.close()
     assert bytes(received) == body, f"{len(received)} bytes received of {len(body)}"
     assert pieces >= MIB // PIECE, f"{pieces} pieces for {MIB} bytes read {PIECE} at a time"
+
+
+def test_stream_decodes(adapter: WireAdapter, make_origin: Callable[[], _Origin]) -> None:
+    if DECODES["gzip"] not in adapter.agent_features:
+        pytest.skip(f"{adapter.name} does not decode gzip")
+    body = bytes(range(256)) * 4096
+    origin = make_origin()
+    origin.routes["/z"] = _ok(gzip.compress(body, mtime=0), b"Content-Encoding: gzip\r\n")
+    with _session(adapter) as handle:
+        session = handle.session
+        assert isinstance(session, AgentSession)
+        with session.stream(WireRequest("GET", origin.url("/z")), PIECE) as chunks:
+            assert b"".join(chunks) == body
+
+
+def _retried_get(adapter: WireAdapter, server: ScriptedServer) -> bool:
+    """Whether the client sent a GET again after its kept-alive connection closed upon it."""
+    with _session(adapter) as session:
+        _response(session.request("GET", server.url("/1")))
+        outcome = session.request("GET", server.url("/2"))
+    sent = [request.target for request in _received(server)]
+    if sent.count(b"/2") == 2:
+        assert _response(outcome).body == b"answered", outcome
+        assert len(server.connections) == 2, "the GET was sent again on a new connection"
+        return True
+    assert sent == [b"/1", b"/2"] and isinstance(outcome, Failure), (sent, outcome)
+    return False
+
+
+def test_retries_exactly_when_declared(adapter: WireAdapter) -> None:
+    # The server reads a second GET on the kept connection and closes it unanswered (RFC 9112 9.3.1
+    # lets a client retry an idempotent request then). A client declaring RETRIES sends it again on
+    # a new connection; one that does not declare it fails.
+    if FEATURE_PERSISTENT not in adapter.features:
+        pytest.skip(f"{adapter.name} keeps no connection: there is none to close upon a second request")
+    server = ScriptedServer("127.0.0.1", every_connection=[serve({"/2": _ok(b"answered")})])
+    try:
+        server.add_connection(expect_request(), send(_ok(b"first")), expect_request(), close())
+        retried = _retried_get(adapter, server)
+    finally:
+        server.close()
+    assert retried == (RETRIES in adapter.agent_features), (
+        f"{adapter.name} declares RETRIES: {RETRIES in adapter.agent_features}; it sent the GET again: {retried}")
+
+
+def test_proxy_from_the_environment_is_not_used(adapter: WireAdapter, make_origin: Callable[[], _Origin],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # The proxy variables point at a server of the test's: a session that used them would send
+    # its request there instead of to the origin.
+    origin, proxy = make_origin(), make_origin()
+    origin.routes["/direct"] = _ok(b"direct")
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.setenv(name, proxy.url("/"))
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    with _session(adapter) as session:
+        response = _response(session.request("GET", origin.url("/direct")))
+    assert response.body == b"direct"
+    assert proxy.server.connections_opened() == 0, "the session used the proxy named by the environment"
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> TestPKI:
+    return TestPKI(tmp_path_factory.mktemp("agent-pki"))
+
+
+@pytest.mark.parametrize("trusted", [True, False], ids=["ca-given", "control-no-ca"])
+def test_https_trusts_the_ca_given(adapter: WireAdapter, pki: TestPKI, trusted: bool) -> None:
+    # The session trusts the TLSConfig's CA, and nothing else: without it, the test CA is unknown
+    # (no CA bundle from the environment makes it known).
+    # Without the CA the server does not judge the handshake: libcurl completes it, then checks the
+    # certificate it received and closes.
+    script = [serve({"/": _ok(b"tls")})] if trusted else [handshake(succeeds=None)]
+    server = ScriptedServer("127.0.0.1", tls=pki.server(CertKind.GOOD), every_connection=script)
+    try:
+        tls = TLSConfig(ca_file=str(Path(pki.ca_file))) if trusted else None
+        with _session(adapter, tls=tls) as session:
+            outcome = session.request("GET", f"https://localhost:{server.port}/")
+    finally:
+        server.close()
+    if trusted:
+        assert _response(outcome).body == b"tls"
+    else:
+        assert isinstance(outcome, Failure) and outcome.kind is ErrorKind.TLS, outcome
 
 
 def test_redirect_loop_is_a_redirect_error(adapter: WireAdapter, make_origin: Callable[[], _Origin]) -> None:
