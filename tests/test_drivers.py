@@ -188,6 +188,21 @@ def agent_session(adapter: WireAdapter) -> Iterator[AgentSession]:
         session.close()
 
 
+# Agent scenarios whose verdicts depend on the client alone (the codings' also count sockets a
+# client leaks after a decoding error, which only an in-process client shows).
+AGENT_SELECTION = ("suites/test_agent_redirects.py", "suites/test_agent_credentials.py")
+
+
+def test_a_driver_gets_the_agent_verdicts_its_client_gets_in_process(tmp_path: Path) -> None:
+    by_impl = verdicts(tmp_path, *AGENT_SELECTION, f"--impl={MANIFEST}", "--impl=requests")
+    driven, in_process = by_impl["stdlib-driver"], by_impl["requests"]
+    assert driven.keys() == in_process.keys()
+    assert {key: verdict for key, (verdict, _) in driven.items()} == {
+        key: verdict for key, (verdict, _) in in_process.items()}
+    kinds = {verdict for verdict, _ in in_process.values()}
+    assert {"pass", "fail-should"} <= kinds, kinds  # the selection tells a changed verdict either way
+
+
 def test_an_agent_session_follows_decodes_and_streams_in_the_driver(tmp_path: Path) -> None:
     with driver_adapter(manifest(tmp_path, "agent")) as adapter, \
             ScriptedServer(every_connection=[serve(agent_routes())]) as server, agent_session(adapter) as session:
