@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import threading
+import time
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,6 +31,7 @@ from h1conform.servers import (
     handshake,
     send,
     serve,
+    stall,
 )
 from h1conform.servers.routes import Answer
 from h1conform.suites.harness.agent import (
@@ -55,6 +57,8 @@ from h1conform.suites.harness.wire import (
 AGENT_ADAPTERS = sorted(ADAPTERS)
 # How long a test waits for the server side (the client's own timeout is shorter).
 BOUND = 10.0
+# A client timeout that a test must not wait for.
+LONG_TIMEOUT = 30.0
 
 
 def _adapter(name: str) -> WireAdapter:
@@ -236,6 +240,27 @@ def test_stream_reads_lazily_in_pieces(adapter: WireAdapter) -> None:
         server.close()
     assert bytes(received) == body, f"{len(received)} bytes received of {len(body)}"
     assert pieces >= MIB // PIECE, f"{pieces} pieces for {MIB} bytes read {PIECE} at a time"
+
+
+def test_leaving_a_stream_early_releases_it_at_once(adapter: WireAdapter) -> None:
+    # The server sends half the body and then nothing: leaving the stream after one piece must end
+    # the transfer then (closing the connection), not when the client's own timeout runs out.
+    body = bytes(MIB)
+    server = ScriptedServer("127.0.0.1")
+    try:
+        server.add_connection(expect_request(), send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % MIB
+                                                     + body[: MIB // 2]), stall())
+        with _session(adapter, timeout=LONG_TIMEOUT) as handle:
+            session = handle.session
+            assert isinstance(session, AgentSession)
+            started = time.monotonic()
+            with session.stream(WireRequest("GET", server.url("/")), PIECE) as chunks:
+                assert next(chunks)
+            left = time.monotonic() - started
+        assert server.wait_idle(BOUND), "the connection was still open after the session closed"
+    finally:
+        server.close()
+    assert left < LONG_TIMEOUT / 2, f"leaving the stream took {left:.1f} s: it waited for the client's timeout"
 
 
 def test_stream_decodes(adapter: WireAdapter, make_origin: Callable[[], _Origin]) -> None:

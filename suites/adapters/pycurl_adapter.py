@@ -27,16 +27,23 @@ The method is given the way libcurl follows redirects with it: nothing for GET, 
 RETRIES: libcurl sends a request once more, on a new connection, when a connection it reused
 ends before any byte of the response ("Connection died, retrying a fresh connect"), whatever the
 method. The proxy and .netrc settings are the wire session's (none); the CA is the scenario's.
-`stream()` drives the handle in a multi handle, one `perform()` at a time, and pauses the transfer
-(WRITEFUNCTION's `WRITEFUNC_PAUSE`, libcurl's own flow control) while a piece waits to be taken.
+libcurl pushes what it reads into WRITEFUNCTION (its streaming API); an application processes
+each piece there. `stream()` runs `perform()` in a thread of its own, and WRITEFUNCTION hands each
+piece to the reader and waits until it is taken: libcurl never runs more than one piece ahead, and
+nothing is buffered that libcurl itself would not hold (pausing the transfer instead makes libcurl
+keep the rest of what it decoded from one read, which for a bomb is most of it). `BUFFERSIZE` is
+the chunk size: libcurl reads at most that much at once; it writes decoded data in pieces of at
+most 16 KiB (CURL_MAX_WRITE_SIZE). TIMEOUT_MS bounds the whole transfer, reading time included.
 """
 
 from __future__ import annotations
 
 import io
 import math
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 
 import pycurl
 
@@ -52,6 +59,7 @@ from h1conform.suites.harness.agent import (
     AgentResponse,
     AgentSession,
 )
+from h1conform.suites.harness.errors import HarnessError
 from h1conform.suites.harness.wire import (
     ErrorKind,
     RefusedInput,
@@ -78,6 +86,11 @@ _KIND_BY_CODE = {
     pycurl.E_BAD_FUNCTION_ARGUMENT: ErrorKind.INVALID_INPUT,
 }
 
+
+# CURLOPT_BUFFERSIZE's largest value (libcurl 7.88 and later; 512 KiB before, which it caps itself).
+_LARGEST_BUFFER = 10 * 2**20
+# How much longer than the client's own timeout a wait on libcurl's thread may last.
+_MARGIN = 5.0
 
 # SP and HTAB: what libcurl's header store strips around a value.
 _BLANKS = " \t"
@@ -256,16 +269,33 @@ class _AgentSession(AgentSession):
 
     @contextmanager
     def stream(self, request: WireRequest, chunk_size: int) -> Iterator[Iterator[bytes]]:
-        transfer = _Transfer(chunk_size)
-        curl, head = self._prepare(request, transfer.write)
-        curl.setopt(pycurl.BUFFERSIZE, max(1024, chunk_size))  # libcurl's receive buffer: read chunk_size at most
-        multi = pycurl.CurlMulti()
-        multi.add_handle(curl)
+        handoff = _Handoff()
+        curl, head = self._prepare(request, handoff.write)
+        curl.setopt(pycurl.BUFFERSIZE, max(1024, min(chunk_size, _LARGEST_BUFFER)))  # what libcurl reads at once
+        # libcurl calls it about once a second even while it waits on the network: once the reader
+        # is gone, it stops the transfer without waiting for the server's next bytes.
+        curl.setopt(pycurl.NOPROGRESS, 0)
+        curl.setopt(pycurl.XFERINFOFUNCTION, handoff.abandoned)
+        bound = self._timeout + _MARGIN
+
+        def perform() -> None:
+            try:
+                curl.perform()
+            except pycurl.error as exc:
+                _note_failure(exc, head)
+                handoff.finish(exc)
+            else:
+                handoff.finish(None)
+
+        performer = threading.Thread(target=perform, name="pycurl-stream", daemon=True)
+        performer.start()
         try:
-            yield transfer.pieces(multi, curl, head, self._timeout)
+            yield iter(partial(handoff.take, bound), None)
         finally:
-            multi.remove_handle(curl)
-            multi.close()
+            handoff.close()
+            performer.join(bound)
+            if performer.is_alive():
+                raise HarnessError(f"libcurl's transfer did not end within {bound} s of the reader leaving it")
 
     def close(self) -> None:
         if self._curl is not None:
@@ -273,45 +303,52 @@ class _AgentSession(AgentSession):
             self._curl = None
 
 
-class _Transfer:
-    """A transfer in a multi handle, read piece by piece: WRITEFUNCTION takes decoded data until a
-    piece of `chunk_size` is full, then pauses the transfer until the piece has been taken."""
+class _Handoff:
+    """Hands the pieces libcurl writes, one at a time, from the thread running `perform()` to the
+    reader: WRITEFUNCTION waits there until the reader has taken the piece before, as it would
+    while an application processed that piece inside the callback."""
 
-    def __init__(self, chunk_size: int) -> None:
-        self._chunk_size = chunk_size
-        self._piece = bytearray()
-        self._paused = False
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._piece: bytes | None = None
+        self._end: BaseException | bool = False  # True once the transfer is complete, or its error
+        self._closed = False  # the reader is gone
 
     def write(self, data: bytes) -> int | None:
-        if self._piece and len(self._piece) + len(data) > self._chunk_size:
-            self._paused = True
-            return pycurl.WRITEFUNC_PAUSE  # libcurl keeps `data` and hands it over again once unpaused
-        self._piece += data
+        with self._changed:
+            self._changed.wait_for(lambda: self._piece is None or self._closed)
+            if self._closed:
+                return 0  # libcurl then stops the transfer (CURLE_WRITE_ERROR)
+            self._piece = data
+            self._changed.notify_all()
         return None
 
-    def pieces(self, multi: pycurl.CurlMulti, curl: pycurl.Curl, head: _Head, timeout: float) -> Iterator[bytes]:
-        done = False
-        while True:
-            if self._piece and (self._paused or done):
-                piece, self._piece = bytes(self._piece), bytearray()
-                yield piece
-            if done:
-                if self._piece:
-                    continue
-                return
-            if self._paused:
-                self._paused = False
-                curl.pause(pycurl.PAUSE_CONT)  # may call write() at once with the data it kept
-            while multi.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
-                pass
-            _, finished, failed = multi.info_read()
-            for _handle, code, message in failed:
-                exc = pycurl.error(code, message)
-                _note_failure(exc, head)
-                raise exc
-            done = bool(finished)
-            if not done and not self._paused:
-                multi.select(timeout)
+    def finish(self, error: BaseException | None) -> None:
+        with self._changed:
+            self._end = error or True
+            self._changed.notify_all()
+
+    def take(self, bound: float) -> bytes | None:
+        """The next piece; None at the end of the body; libcurl's error if the transfer failed."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: self._piece is not None or self._end is not False, bound):
+                raise HarnessError(f"libcurl neither wrote nor ended within {bound} s, past its own TIMEOUT_MS")
+            if self._piece is not None:
+                piece, self._piece = self._piece, None
+                self._changed.notify_all()
+                return piece
+            if isinstance(self._end, BaseException):
+                raise self._end
+            return None
+
+    def close(self) -> None:
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+
+    def abandoned(self, *progress: int) -> int:
+        """XFERINFOFUNCTION: non-zero (stop the transfer) once the reader is gone."""
+        return 1 if self._closed else 0
 
 
 def _note_failure(exc: pycurl.error, head: _RedirectWatch) -> None:
