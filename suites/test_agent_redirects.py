@@ -99,6 +99,8 @@ def _redirected(origins: Origins, agent: AgentClient, status: int | None, method
     outcome = agent.request(method, first.url("/start"), headers, body)
     arrived = [r for r in _received(first if status is None else target)
                if r.target == (b"/start" if status is None else b"/target")]
+    if status is None:  # a control: the client must manage the plain request
+        expect_response(outcome)
     if not arrived:
         raise Unsupported(f"no redirected request arrived after the {status} for {method}: the client did not "
                           f"follow it, or could not resend the request (outcome: {_describe(outcome)}); nothing to check")
@@ -228,8 +230,8 @@ def test_fragment_inheritance(origins: Origins, agent: AgentClient, requested: s
         f"{final!r}, the client reports {response.url!r}")
 
 
-# Locations no client can follow: each must end as an error the client reports (or the 3xx handed
-# back unfollowed), never as an exception its own code did not expect. `{port}` is the origin's.
+# Locations that name no resource to follow: each must end as an error the client reports (or the
+# 3xx handed back unfollowed), never as an exception its own code did not expect. `{port}` is the origin's.
 INVALID = [
     variant("http://[::1", "invalid", id="unclosed-ipv6-literal"),
     variant("http://127.0.0.1:99999/b", "invalid", id="port-out-of-range"),
@@ -274,8 +276,8 @@ def test_invalid_location(origins: Origins, agent: AgentClient, location: str, k
     assert not after, (f"the Location {location!r} {why}\n"
                        f"expected no request for another target after the redirect, the client sent {after!r}")
     assert _refused(outcome, UNPARSABLE), (
-        f"a Location that is not a valid URI ({location!r}) ends as the 3xx returned unfollowed or as an error "
-        f"the client reports (a redirect, input or protocol error)\nthe outcome was {_describe(outcome)}"
+        f"the Location {location!r} {why}: the redirect ends as the 3xx returned unfollowed or as an error the "
+        f"client reports (a redirect, input or protocol error)\nthe outcome was {_describe(outcome)}"
         + ("\n(unclassified: an exception the client's own code did not expect, or one its adapter does not know)"
            if isinstance(outcome, Failure) and outcome.kind is ErrorKind.UNCLASSIFIED else ""))
 
