@@ -26,7 +26,7 @@ import itertools
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, suppress
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeGuard, cast
 
 from h1conform.servers import ScriptedServer, ServerError, respond
 from h1conform.suites.harness.deadline import deadline_paused
@@ -250,8 +250,9 @@ class DriverAgentSession(DriverSession):
         try:
             response = _outcome(answer, self._adapter.name)
             url = answer["response"].get("url")
-            return _agent().AgentResponse(response.status, response.reason, response.headers, response.body,
-                                          response.version, url=None if url is None else _text(url))
+            return cast("AgentResponse", _agent().AgentResponse(
+                response.status, response.reason, response.headers, response.body, response.version,
+                url=None if url is None else _text(url)))
         except _MALFORMED as exc:
             raise self._broke_answering(answer, exc) from None
 
@@ -295,7 +296,7 @@ def _streamed(figures: dict[str, Any]) -> Streamed:
             raise Unsupported("the client decodes in a child process of the driver, whose peak memory this "
                               "version of the suite's agent profile does not count (Streamed.child_peak_resident)")
         streamed.child_peak_resident = child_peak
-    return streamed
+    return cast("Streamed", streamed)
 
 
 def _agent() -> ModuleType:
