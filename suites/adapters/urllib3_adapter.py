@@ -5,7 +5,7 @@ scripts is what urllib3 meets) and `preload_content=True` (the body is read whol
 connection goes back to the pool, so a second request of the session may reuse it). TLS settings
 are urllib3's own `ca_certs`, `cert_file` and `assert_hostname`.
 
-Agent mode (the agent profile): a PoolManager as an application makes it, `urlopen()` with its
+Agent mode (the agent profile): a PoolManager as an application makes it, `request()` with its
 defaults. Its default `Retry(3)` (`Retry.DEFAULT`) allows 3 increments in all for one request:
 each redirect followed is one (a 4th redirect raises MaxRetryError, "too many redirects"); a
 failure to connect is retried for any method; a read error (the connection closed or reset, a read
@@ -17,7 +17,7 @@ are decoded (`decode_content=True`) for the codings urllib3 has decoders for her
 (`urllib3.util.request.ACCEPT_ENCODING`: gzip and deflate, br with brotli installed, zstd with a
 zstd module); urllib3 sends no Accept-Encoding of its own. urllib3 has no cookie jar. It reads no
 environment variable (no proxy, CA bundle or .netrc); the CA is the scenario's `ca_certs`.
-`stream()` is `urlopen(preload_content=False)` then `HTTPResponse.stream(chunk_size)`.
+`stream()` is `request(preload_content=False)` then `HTTPResponse.stream(chunk_size)`.
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ class _AgentSession(AgentSession):
 
     def _open(self, request: WireRequest, *, preload: bool) -> Any:
         try:
-            return self._pool.urlopen(request.method, request.url, body=request.body, headers=_header_dict(request),
+            return self._pool.request(request.method, request.url, body=request.body, headers=_header_dict(request),
                                       preload_content=preload)
         except BaseException as exc:
             if _refuses_url(exc) and _acceptable(request.url):
@@ -162,8 +162,9 @@ def _acceptable(url: str) -> bool:
 
 
 def _final_url(response: Any, requested: str) -> str | None:
-    """The URL urllib3 reports for the response (`geturl()`). Without a redirect urllib3 1.26 gives
-    the request target only ("/a"): it is resolved against the URL requested, which it is part of."""
+    """The URL urllib3 reports for the response (`geturl()`), resolved against the URL requested
+    should it be relative. urllib3 1.26 reports the URL of the last redirect followed, else the
+    URL `request()` was given for a GET, HEAD, DELETE or OPTIONS, else none."""
     url = response.geturl()
     return urljoin(requested, url) if url is not None else None
 
