@@ -239,7 +239,7 @@ class DriverSession(WireSession):
 class DriverAgentSession(DriverSession):
     """An agent session of a driver (`"agent": true`): the client follows redirects, decodes and
     keeps cookies by its own defaults, in the driver's process. A virtual subclass of AgentSession
-    (registered when the first one is opened; see `_agent`)."""
+    (registered by `_agent`, which reading any driver's hello calls)."""
 
     def __init__(self, adapter: DriverAdapter, process: DriverProcess, session: str) -> None:
         super().__init__(adapter, process, session)

@@ -205,15 +205,14 @@ class Session {
       return failureAnswer(error, command, true, this.agent);
     }
     // fetch exposes no HTTP version, and its Headers iterate sorted by lowercased name, the values
-    // of a repeated name combined (Set-Cookie apart): that is the response as fetch gives it.
-    const answer = responseAnswer({
+    // of a repeated name combined (Set-Cookie apart): that is the response as fetch gives it. An
+    // agent session's answer has no `url`: fetch's Response.url is the final URL serialized
+    // without its fragment (the Fetch standard's url getter), never the whole final URL.
+    return responseAnswer({
       // statusText is undefined on a response through a forward proxy (undici's Http1ProxyWrapper):
       // the client exposes no reason there.
       status: response.status, reason: response.statusText ?? null, version: null, headers: [...response.headers], body,
     });
-    // No `url`: fetch's Response.url is the final URL serialized without its fragment (the Fetch
-    // standard's url getter), so the URL fetch reports is never the whole final URL.
-    return answer;
   }
 
   // Reads the body through its stream, chunk_size bytes at most per read, until `limit` bytes or
