@@ -28,7 +28,7 @@ from types import ModuleType
 
 import pytest
 
-from h1conform.suites.harness import AGENT, MUST, SHOULD, ErrorKind, Failure, Response, scenario, variant
+from h1conform.suites.harness import AGENT, MUST, SHOULD, ErrorKind, Failure, Response, Unsupported, scenario, variant
 from h1conform.suites.harness.agent import DECODES, AgentClient
 from h1conform.suites.harness.agent_fixtures import Origins
 from h1conform.suites.harness.deadline import deadline, deadline_paused
@@ -129,7 +129,7 @@ def coded_response(content_encoding: str, coded: bytes) -> bytes:
 
 def require_codings(agent: AgentClient, content_encoding: str) -> None:
     for coding in {name.strip() for name in content_encoding.split(",")}:
-        agent.require(DECODES[coding], f"the body is in Content-Encoding: {content_encoding}")
+        agent.require(DECODES[coding], f"the body's Content-Encoding lists {coding}")
 
 
 @contextmanager
@@ -164,6 +164,10 @@ def test_a_bomb_streams_in_bounded_memory(origins: Origins, agent: AgentClient, 
     origin.routes["/body"] = coded_response(content_encoding, coded)
     with decoding_time(request):
         result = agent.stream("GET", origin.url("/body"), chunk_size=PIECE, limit=READ_LIMIT)
+    if "," in content_encoding and result.failure is None and result.head == coded[:len(result.head)] \
+            and result.received == len(coded):
+        raise Unsupported(f"the client hands over a body in Content-Encoding: {content_encoding} undecoded "
+                          "(it decodes one coding, not a chain)")
     what = (f"{len(coded)} bytes in Content-Encoding: {content_encoding} "
             f"({'1 GiB of zeros' if is_bomb else f'{len(CONTROL_BODY)} bytes'} decoded)")
     read = (f"the client handed over {result.received} decoded bytes in {result.pieces} pieces, "
@@ -217,7 +221,12 @@ def test_a_chain_of_codings_is_decoded_whole_or_refused(origins: Origins, agent:
     origin.routes["/chain"] = coded_response(content_encoding, coded)
     outcome = agent.request("GET", origin.url("/chain"))
     sent = f"{len(coded)} bytes in Content-Encoding: gzip x{layers}, decoding to {CHAIN_BODY[:40]!r}..."
+    undecoded = isinstance(outcome, Response) and outcome.body == coded \
+        and _field(outcome, "content-encoding") == content_encoding
     if layers == 2:
+        if undecoded:
+            raise Unsupported("the client hands over a chain of two codings undecoded, under its Content-Encoding "
+                              "field (it decodes one coding, not a chain)")
         assert isinstance(outcome, Response) and outcome.body == CHAIN_BODY, (
             f"a chain of two codings decodes to the content; sent {sent}, got {_shown(outcome)}")
         return
@@ -226,7 +235,6 @@ def test_a_chain_of_codings_is_decoded_whole_or_refused(origins: Origins, agent:
             f"a chain of codings is decoded or refused as a decoding error; sent {sent}, the client failed "
             f"with {outcome}")
         return
-    undecoded = outcome.body == coded and _field(outcome, "content-encoding") == content_encoding
     assert outcome.body == CHAIN_BODY or undecoded, (
         f"a chain of codings ends in its exact content, a decoding error, or the coded body under its "
         f"Content-Encoding field; sent {sent}, got {_shown(outcome)}")
