@@ -30,6 +30,7 @@ final class ErrorKinds {
     // Location fails with UncheckedIOException(IOException("Invalid redirection")): neither has a
     // type of its own, both are told by being thrown there.
     private static final String REDIRECT_FILTER = "jdk.internal.net.http.RedirectFilter";
+    private static final String SOCKET_ADDRESS = "java.net.InetSocketAddress";
 
     // Http1HeaderParser: the connection ended (or was reset) before one byte of a response head.
     private static final String NO_RESPONSE = "HTTP/1.1 header parser received no bytes";
@@ -65,13 +66,14 @@ final class ErrorKinds {
     }
 
     /**
-     * The kind of a failure. afterResponse: a response of the exchange had arrived, so the request
-     * that failed was built from a redirect's Location. The JDK checks a redirect's address only when
-     * it connects, and refuses one it cannot use (a port out of range, no host) with an
-     * IllegalArgumentException: the client declining to follow.
+     * The kind of a failure. afterResponse: a response of the exchange had arrived, so a request
+     * that failed before it was sent was built from a redirect's Location. The JDK checks a
+     * redirect's address only when it connects: InetSocketAddress refuses one it cannot use (a port
+     * out of range, no host) with an IllegalArgumentException, the client declining to follow.
      */
     static String of(Throwable failure, boolean afterResponse) {
-        if (thrownIn(failure, REDIRECT_FILTER) || (afterResponse && failure instanceof IllegalArgumentException)) {
+        if (thrownIn(failure, REDIRECT_FILTER)
+                || (afterResponse && failure instanceof IllegalArgumentException && thrownIn(failure, SOCKET_ADDRESS))) {
             return REDIRECT;
         }
         if (failure instanceof HttpTimeoutException) {
