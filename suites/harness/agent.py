@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 from h1conform.suites.harness.containment import client_starts, close_each
 from h1conform.suites.harness.errors import HarnessError
-from h1conform.suites.harness.fixtures import CLIENT_TIMEOUT
 from h1conform.suites.harness.wire import (
+    CLIENT_TIMEOUT,
     Failure,
     Headers,
     Outcome,
@@ -98,6 +98,9 @@ class Streamed:
     received: int = 0
     pieces: int = 0
     head: bytearray = field(default_factory=bytearray)
+    # The peak resident set (bytes) of a child process the client decoded in (curl-cli's curl), as
+    # its driver measured it: the memory watch sees only the driver's own process.
+    child_peak_resident: int | None = None
 
     def add(self, chunk: bytes) -> None:
         self.received += len(chunk)
@@ -239,6 +242,8 @@ class AgentClient:
                 except Exception as exc:
                     failure = handle.failure(exc)
                 memory = watch.peak()
+            if streamed.child_peak_resident is not None:
+                memory = MemoryPeak(memory.python, max(memory.resident or 0, streamed.child_peak_resident))
             return StreamResult(streamed.received, bytes(streamed.head), streamed.pieces, memory, failure)
 
     def close_all(self) -> None:

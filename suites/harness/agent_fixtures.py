@@ -43,8 +43,9 @@ class Origin:
 
     @property
     def requests(self) -> list[RecordedRequest]:
-        """Every request this server received, in the order of its connections."""
-        return self.server.requests
+        """Every request this server received, in the order of its connections; not the empty
+        record of a request a kept-alive connection is still waiting for."""
+        return [request for request in self.server.requests if request.raw]
 
 
 class Origins:

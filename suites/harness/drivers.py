@@ -25,10 +25,10 @@ import binascii
 import itertools
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, suppress
-from types import ModuleType
-from typing import TYPE_CHECKING, Any, TypeGuard, cast
+from typing import Any, TypeGuard
 
 from h1conform.servers import ScriptedServer, ServerError, respond
+from h1conform.suites.harness.agent import EVERY_AGENT_FEATURE, HEAD_KEPT, AgentResponse, AgentSession, Streamed
 from h1conform.suites.harness.deadline import deadline_paused
 from h1conform.suites.harness.driver_build import Manifest, build_folder, expand, missing_programs
 from h1conform.suites.harness.driver_process import DriverBroken, DriverProcess, shown
@@ -44,9 +44,6 @@ from h1conform.suites.harness.wire import (
     WireRequest,
     WireSession,
 )
-
-if TYPE_CHECKING:
-    from h1conform.suites.harness.agent import AgentResponse, AgentSession, Streamed
 
 _KINDS = {kind.value: kind for kind in ErrorKind}
 WARM_UP_PATH = "/h1conform-warm-up"  # the target of the request that warms a fresh driver up
@@ -111,9 +108,8 @@ class DriverAdapter(WireAdapter):
         if not isinstance(client, str) or not isinstance(version, str) or not client or not version:
             raise process.broken(f"its hello must name its client and version: {hello!r}")
         agent_features = hello.get("agent_features", [])
-        every_agent_feature = _agent().EVERY_AGENT_FEATURE
-        if not _strings(agent_features) or not set(agent_features) <= every_agent_feature:
-            raise process.broken(f"its agent_features must be a list of {sorted(every_agent_feature)}: "
+        if not _strings(agent_features) or not set(agent_features) <= EVERY_AGENT_FEATURE:
+            raise process.broken(f"its agent_features must be a list of {sorted(EVERY_AGENT_FEATURE)}: "
                                  f"{agent_features!r}")
         self.features = frozenset(features)
         self.agent_features = frozenset(agent_features)
@@ -131,7 +127,7 @@ class DriverAdapter(WireAdapter):
         if not self.agent_features and not self.unavailable:
             raise Unsupported(f"{self.name}: {self.no_agent_mode}")
         process, session = self._open(timeout=timeout, tls=tls, proxy=None, agent=True)
-        return DriverAgentSession(self, process, session)  # type: ignore[return-value]  # registered (_agent)
+        return DriverAgentSession(self, process, session)
 
     def _open(self, *, timeout: float, tls: TLSConfig | None, proxy: str | None,
               agent: bool) -> tuple[DriverProcess, str]:
@@ -236,10 +232,9 @@ class DriverSession(WireSession):
             raise self._adapter.broke(self._process, f"it answered close with {shown(answer)}")
 
 
-class DriverAgentSession(DriverSession):
+class DriverAgentSession(DriverSession, AgentSession):
     """An agent session of a driver (`"agent": true`): the client follows redirects, decodes and
-    keeps cookies by its own defaults, in the driver's process. A virtual subclass of AgentSession
-    (registered by `_agent`, which reading any driver's hello calls)."""
+    keeps cookies by its own defaults, in the driver's process."""
 
     def __init__(self, adapter: DriverAdapter, process: DriverProcess, session: str) -> None:
         super().__init__(adapter, process, session)
@@ -250,9 +245,8 @@ class DriverAgentSession(DriverSession):
         try:
             response = _outcome(answer, self._adapter.name)
             url = answer["response"].get("url")
-            return cast("AgentResponse", _agent().AgentResponse(
-                response.status, response.reason, response.headers, response.body, response.version,
-                url=None if url is None else _text(url)))
+            return AgentResponse(response.status, response.reason, response.headers, response.body, response.version,
+                                 url=None if url is None else _text(url))
         except _MALFORMED as exc:
             raise self._broke_answering(answer, exc) from None
 
@@ -275,39 +269,22 @@ class DriverAgentSession(DriverSession):
 
 def _streamed(figures: dict[str, Any]) -> Streamed:
     """Streamed from a driver's `streamed` answer; ValueError or TypeError if it cannot be true."""
-    agent = _agent()
     received, pieces = figures["received"], figures["pieces"]
     for name, value in (("received", received), ("pieces", pieces)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise TypeError(f"{name} must be a count, not {value!r}")
     head = base64.b64decode(_text(figures["head"]), validate=True)
-    if len(head) != min(received, agent.HEAD_KEPT):
-        raise ValueError(f"head must be the first {min(received, agent.HEAD_KEPT)} bytes read, not {len(head)}")
+    if len(head) != min(received, HEAD_KEPT):
+        raise ValueError(f"head must be the first {min(received, HEAD_KEPT)} bytes read, not {len(head)}")
     if received and not pieces:
         raise ValueError(f"{received} bytes read in no piece")
-    streamed = agent.Streamed(received, pieces, bytearray(head))
+    streamed = Streamed(received, pieces, bytearray(head))
     child_peak = figures.get("child_peak_resident")
     if child_peak is not None:
         if not isinstance(child_peak, int) or isinstance(child_peak, bool) or child_peak < 0:
             raise TypeError(f"child_peak_resident must be a size in bytes, not {child_peak!r}")
-        if not hasattr(streamed, "child_peak_resident"):
-            # The memory watch sees only the driver's process: without the child's figure a
-            # bounded-memory verdict would judge the wrong process.
-            raise Unsupported("the client decodes in a child process of the driver, whose peak memory this "
-                              "version of the suite's agent profile does not count (Streamed.child_peak_resident)")
         streamed.child_peak_resident = child_peak
-    return cast("Streamed", streamed)
-
-
-def _agent() -> ModuleType:
-    """suites/harness/agent.py, imported on first use: it imports the fixtures, which import the
-    implementations (impls.py), which import this module, so a module-level import (and a class
-    statement deriving from AgentSession) would be a cycle. DriverAgentSession is registered as an
-    AgentSession here instead."""
-    from h1conform.suites.harness import agent
-
-    agent.AgentSession.register(DriverAgentSession)
-    return agent
+    return streamed
 
 
 # What a malformed answer raises while it is read: the driver broke the protocol.

@@ -13,14 +13,10 @@ from typing import Any
 from h1conform.servers import ScriptedServer
 from h1conform.suites.harness.containment import client_starts, close_each
 from h1conform.suites.harness.impls import Implementation
-from h1conform.suites.harness.wire import Headers, Outcome, SessionHandle, TLSConfig, Unsupported
+from h1conform.suites.harness.wire import CLIENT_TIMEOUT, Headers, Outcome, SessionHandle, TLSConfig, Unsupported
 
-# How long a client under test waits on the network before its own timeout fires. Scenarios that
-# want a client's timeout set a short one themselves; this one only bounds a client waiting on a
-# server, which a loaded machine can leave without its turn for seconds: generous, so that it never
-# fires first. A server that really stalls meets the scenario deadline (a timeout, with a reason),
-# which does not count the time a server's thread waits for its turn.
-CLIENT_TIMEOUT = 30.0
+__all__ = ["CLIENT_TIMEOUT", "ApiClient", "WireClient", "cannot_express"]
+
 
 
 class ApiClient:

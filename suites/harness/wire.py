@@ -24,6 +24,13 @@ if TYPE_CHECKING:
 
 Headers = Sequence[tuple[str, str]]
 
+# How long a client under test waits on the network before its own timeout fires. Scenarios that
+# want a client's timeout set a short one themselves; this one only bounds a client waiting on a
+# server, which a loaded machine can leave without its turn for seconds: generous, so that it never
+# fires first. A server that really stalls meets the scenario deadline (a timeout, with a reason),
+# which does not count the time a server's thread waits for its turn.
+CLIENT_TIMEOUT = 30.0
+
 
 class ErrorKind(enum.Enum):
     PROTOCOL = "protocol-error"  # the response broke HTTP's syntax or framing rules
