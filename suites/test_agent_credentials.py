@@ -57,9 +57,8 @@ def _rows() -> list[object]:
 
 
 def _received(origin: Origin, target: bytes) -> list[RecordedRequest]:
-    """The requests for `target` that `origin` received (not the empty record of a kept-alive
-    connection it is still waiting on)."""
-    return [r for r in origin.requests if r.raw and r.target == target]
+    """The requests for `target` that `origin` received."""
+    return [r for r in origin.requests if r.target == target]
 
 
 @scenario("agent.redirect.credentials", refs=["RFC9110-15.4-p5-s1"], level=SHOULD, profile=AGENT,

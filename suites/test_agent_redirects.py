@@ -29,7 +29,7 @@ from h1conform.suites.harness import (
     variant,
 )
 from h1conform.suites.harness.agent import FOLLOWS_REDIRECTS, AgentClient, AgentResponse
-from h1conform.suites.harness.agent_fixtures import Origin, Origins, ok, redirect
+from h1conform.suites.harness.agent_fixtures import Origins, ok, redirect
 
 # A body a client must resend byte for byte: CR LF, NUL and a byte above 0x7F, which a client
 # that handles the body as text (or as form fields) would change.
@@ -97,7 +97,7 @@ def _redirected(origins: Origins, agent: AgentClient, status: int | None, method
     body = None if method == "HEAD" else BODY
     headers = [] if body is None else [("Content-Type", CONTENT_TYPE)]
     outcome = agent.request(method, first.url("/start"), headers, body)
-    arrived = [r for r in _received(first if status is None else target)
+    arrived = [r for r in (first if status is None else target).requests
                if r.target == (b"/start" if status is None else b"/target")]
     if status is None:  # a control: the client must manage the plain request
         expect_response(outcome)
@@ -105,11 +105,6 @@ def _redirected(origins: Origins, agent: AgentClient, status: int | None, method
         raise Unsupported(f"no redirected request arrived after the {status} for {method}: the client did not "
                           f"follow it, or could not resend the request (outcome: {_describe(outcome)}); nothing to check")
     return outcome, arrived[0]
-
-
-def _received(origin: Origin) -> list[RecordedRequest]:
-    """The requests `origin` received; not the empty record of a kept-alive connection it is still waiting on."""
-    return [r for r in origin.requests if r.raw]
 
 
 def _describe(outcome: Outcome) -> str:
@@ -188,7 +183,7 @@ def test_relative_location(origins: Origins, agent: AgentClient, location: str, 
     first.routes[BASE_PATH] = redirect(302, location)
     target.routes[resolved] = ok(b"resolved")
     outcome = agent.request("GET", first.url(BASE_PATH))
-    received = [r.target.decode("latin-1") for r in _received(target) if r.target != BASE_PATH.encode()]
+    received = [r.target.decode("latin-1") for r in target.requests if r.target != BASE_PATH.encode()]
     assert received == [resolved], (
         f"RFC 9110 15.4 and RFC 3986 5.2: the Location {location!r} resolved against {first.url(BASE_PATH)!r} "
         f"is {resolved!r} on {target.url('')!r}\nexpected one request for {resolved!r} there, received "
@@ -216,7 +211,7 @@ def test_fragment_inheritance(origins: Origins, agent: AgentClient, requested: s
         raise Unsupported(f"{agent.name} reports the final URL without the fragment even when there is no "
                           f"redirect ({origin.url('/b#probe')!r} -> {probe.url!r}): inheritance cannot be seen")
     outcome = agent.request("GET", origin.url(requested))
-    sent = [r.target for r in _received(origin)]
+    sent = [r.target for r in origin.requests]
     assert not any(b"#" in target for target in sent), (
         f"RFC 9112 3.2.1: a request-target holds the path and query only, never a fragment\n"
         f"expected no '#' on the wire, the client sent the targets {sent!r}")
@@ -270,7 +265,7 @@ def test_invalid_location(origins: Origins, agent: AgentClient, location: str, k
     if kind == "valid":
         assert expect_response(outcome).body == b"followed", f"control: a valid Location is followed, got {_describe(outcome)}"
         return
-    after = [r.target for r in _received(origin)[1:] if not (kind == "same-document" and r.target == b"/a")]
+    after = [r.target for r in origin.requests[1:] if not (kind == "same-document" and r.target == b"/a")]
     why = ("is a same-document reference (RFC 3986 4.4): only the same URL may be asked for again"
            if kind == "same-document" else "is not a valid URI: nothing may be requested from it")
     assert not after, (f"the Location {location!r} {why}\n"
@@ -339,7 +334,7 @@ def test_redirect_loop(origins: Origins, agent: AgentClient, hops: dict[str, str
         origin.routes[source] = redirect(302, location)
     origin.routes["/end"] = ok(b"end of chain")
     outcome = agent.request("GET", origin.url("/a"))
-    followed = len(_received(origin)) - 1  # redirects followed: every request but the first
+    followed = len(origin.requests) - 1  # redirects followed: every request but the first
     print(f"{agent.name}: {followed} redirects followed, then {_describe(outcome)}")  # the hop count, shown by -rA
     if not loops:
         assert expect_response(outcome).body == b"end of chain", (
