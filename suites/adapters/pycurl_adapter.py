@@ -77,7 +77,7 @@ _KIND_BY_CODE = {
     pycurl.E_SEND_ERROR: ErrorKind.CLOSED,
     pycurl.E_PARTIAL_FILE: ErrorKind.INCOMPLETE,  # "transfer closed with N bytes remaining to read"
     8: ErrorKind.PROTOCOL,  # CURLE_WEIRD_SERVER_REPLY
-    pycurl.E_BAD_CONTENT_ENCODING: ErrorKind.DECODING,
+    pycurl.E_BAD_CONTENT_ENCODING: ErrorKind.PROTOCOL,  # a transfer coding; see _kind for content codings
     pycurl.E_TOO_MANY_REDIRECTS: ErrorKind.REDIRECT,
     pycurl.E_HTTP2: ErrorKind.PROTOCOL,
     97: ErrorKind.PROTOCOL,  # CURLE_PROXY: the proxy's reply to CONNECT was not usable
@@ -352,9 +352,11 @@ class _Handoff:
 
 
 def _note_failure(exc: pycurl.error, head: _RedirectWatch) -> None:
-    """Note on libcurl's error whether a response had begun, and mark its refusal of a URL (a
-    malformed one, or a protocol it does not follow) after a redirect as a refused redirect."""
+    """Note on an agent session's libcurl error whether a response had begun and that content
+    codings were being decoded, and mark its refusal of a URL (a malformed one, or a protocol it
+    does not follow) after a redirect as a refused redirect."""
     exc.response_started = bool(head.status_line)  # type: ignore[attr-defined]
+    exc.decodes_content = True  # type: ignore[attr-defined]  # ACCEPT_ENCODING "": its error 61 may be a content coding's
     code = exc.args[0] if exc.args else None
     if code in (pycurl.E_UNSUPPORTED_PROTOCOL, pycurl.E_URL_MALFORMAT) and head.redirected:
         refused_location(exc)
@@ -382,6 +384,11 @@ def _kind(exc: BaseException) -> ErrorKind | None:
         if "reset" in lowered or "connection" in lowered:
             return ErrorKind.CLOSED
         return ErrorKind.PROTOCOL  # e.g. a malformed chunked encoding
+    if code == pycurl.E_BAD_CONTENT_ENCODING and getattr(exc, "decodes_content", False) and \
+            "transfer-encoding" not in message.lower():
+        # libcurl's error for a content coding it could not decode (only asked for in agent mode),
+        # unless it names a transfer coding ("Unsolicited Transfer-Encoding (gzip) found").
+        return ErrorKind.DECODING
     return _KIND_BY_CODE.get(code)
 
 
