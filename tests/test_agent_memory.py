@@ -1,6 +1,7 @@
 """The memory check of agent.coding.bomb (suites/test_agent_codings.py) can fail, and measures.
 
 A scenario that passes every real client would not show that its verdict depends on the client.
+(Real ones fail it too: httpx decodes each network read whole, 254 MiB for the gzip bomb.)
 So the gzip bomb and its control run (in a subprocess, with a results file, as a user runs the
 suite) against two fake user agents given as `--impl=<file.py>`: one decodes the whole body in
 one piece (what the advisories describe), which must fail the bomb on memory and still pass the
@@ -26,8 +27,8 @@ from h1conform.suites.harness.agent import MemoryWatch
 ROOT = Path(__file__).resolve().parents[1]
 MiB = 1 << 20
 
-# A user agent whose streaming API is http.client read whole, then decoded by `decode(raw, piece)`,
-# which yields the decoded pieces. Only the gzip coding: the rows run are gzip's.
+# A user agent whose streaming API is http.client, its gzip bodies decoded by `decode(response, piece)`,
+# which yields the decoded pieces; a body with no coding (the scenario's baseline) is read as it comes.
 FAKE_AGENT = '''
 """A fake user agent for tests/test_agent_memory.py: http.client, decoding gzip itself."""
 import http.client
@@ -63,7 +64,10 @@ class Session(AgentSession):
     @contextmanager
     def stream(self, request, chunk_size):
         with self._response(request) as response:
-            yield decode(response, chunk_size)
+            if response.getheader("Content-Encoding") is None:
+                yield iter(lambda: response.read(chunk_size), b"")
+            else:
+                yield decode(response, chunk_size)
 
     def close(self):
         pass
