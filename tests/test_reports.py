@@ -374,6 +374,21 @@ def test_baseline_columns_come_first(tmp_path: Path) -> None:
     assert [column.impl_name for column in build(runs).columns] == ["reference", "stdlib", "httpx"]
 
 
+def published_versions() -> list[Path]:
+    return sorted((PUBLISHED / "versions").glob("*.json"))
+
+
+@pytest.mark.skipif(not published_versions(), reason="no published runs in results/versions/ yet")
+def test_published_urllib3_releases_have_a_column_each() -> None:
+    # tools/versions.py: one run per urllib3 release, in a file named after it; the report's urllib3
+    # columns say the release, and requests' columns (one requests release) the file, i.e. urllib3's.
+    runs = [load(path) for path in published_versions()]
+    releases = [str(run.implementation("urllib3")["version"]) for run in runs]
+    assert [path.stem for path in published_versions()] == [release.replace(" ", "-") for release in releases]
+    headings = {column.heading for column in build(runs).columns}
+    assert headings == {*releases, *(f"requests · {release.replace(' ', '-')}" for release in releases)}
+
+
 # -- input that the JSON parser accepts but a report cannot use ---------------------------------------
 
 
