@@ -223,8 +223,8 @@ def environment(release: Release, refresh: bool) -> Path:
 # -- runs ------------------------------------------------------------------------------------------------
 
 
-def run_profile(python: Path, files: Sequence[str], results: Path, workers: int, extra: Sequence[str]) -> float:
-    """Run the agent files with urllib3 and requests in `python`'s environment; the run's duration in seconds."""
+def run_profile(python: Path, files: Sequence[str], results: Path, workers: int, extra: Sequence[str]) -> None:
+    """Run the agent files with urllib3 and requests in `python`'s environment, writing `results`."""
     command = [str(python), "-m", "pytest", *files, "-p", "no:cacheprovider", "-q", "--no-header", "-rN", "--tb=no",
                f"--impl={IMPL}", "--impl=requests", f"--results={results}", *(["-n", str(workers)] if workers else []),
                *extra]
@@ -243,7 +243,6 @@ def run_profile(python: Path, files: Sequence[str], results: Path, workers: int,
                          f"expected): {' '.join(command)}\n{done.stdout[-4000:]}{done.stderr[-4000:]}")
     summary = (done.stdout.strip().splitlines() or ["(no output)"])[-1]
     print(f"  {results.name}: {summary} ({duration:.0f} s)", flush=True)
-    return duration
 
 
 # -- the proof -------------------------------------------------------------------------------------------
