@@ -342,6 +342,9 @@ def test_https_trusts_the_ca_given(adapter: WireAdapter, pki: TestPKI, trusted: 
         tls = TLSConfig(ca_file=str(Path(pki.ca_file))) if trusted else None
         with _session(adapter, tls=tls) as session:
             outcome = session.request("GET", f"https://localhost:{server.port}/")
+        # The server's side of the handshake may still be ending after the client gave up.
+        server.connections_opened()
+        assert server.wait_idle(BOUND), "the server's connections did not end after the session closed"
     finally:
         server.close()
     if trusted:
