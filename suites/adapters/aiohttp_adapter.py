@@ -251,7 +251,7 @@ class AiohttpAdapter(ClientAdapter):
     agent_features = (frozenset({FOLLOWS_REDIRECTS, COOKIE_JAR})
                       # The session's switch for its retry on a reused connection, where this release has it.
                       | ({RETRIES} if "_retry_connection" in aiohttp.ClientSession.ATTRS else set())
-                      | decoded_codings(aiohttp.ClientRequest.DEFAULT_HEADERS.get("Accept-Encoding", "")))
+                      | decoded_codings(str(aiohttp.ClientRequest.DEFAULT_HEADERS.get(aiohttp.hdrs.ACCEPT_ENCODING) or "")))
 
 
 WIRE_ADAPTER = AiohttpAdapter(_Session, _kind, _fallback, _AgentSession)

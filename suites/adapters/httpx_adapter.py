@@ -180,7 +180,7 @@ def _fallback(exc: BaseException) -> ErrorKind | None:
 def _default_accept_encoding() -> str:
     """The Accept-Encoding an httpx.Client sends by default: the codings it has decoders for."""
     with httpx.Client(trust_env=False, verify=False) as probe:
-        return probe.headers.get("Accept-Encoding", "")
+        return str(probe.headers.get("Accept-Encoding", ""))
 
 
 class HttpxAdapter(ClientAdapter):
