@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 
-from h1conform.servers.connection import ScriptError, ServerConnection
+from h1conform.servers.connection import ServerConnection
 from h1conform.servers.requests import RecordedRequest
-from h1conform.servers.steps import ExpectRequest, Send, Step
+from h1conform.servers.steps import Send, Step, next_request
 
 Answer = bytes | Callable[[RecordedRequest], bytes]
 Routes = MutableMapping[str, Answer]
@@ -54,14 +54,7 @@ class Serve(Step):
     routes: Routes
 
     def run(self, conn: ServerConnection) -> None:
-        while conn.open:
-            try:
-                ExpectRequest().run(conn)
-            except ScriptError:
-                if conn.record.client_closed and not conn.record.requests[-1].raw:
-                    conn.record.requests.pop()  # the placeholder of a request never sent
-                    return
-                raise
+        while conn.open and next_request(conn):
             response = answer_for(self.routes, conn.record.requests[-1])
             Send(response).run(conn)
             if closes_connection(response):

@@ -148,6 +148,19 @@ class Send(Step):
         return f"send({shown!r}, {self.delivery})"
 
 
+def next_request(conn: ServerConnection) -> bool:
+    """Read the next request of a connection the client may keep or close: False if the client
+    closed it without starting one; a request cut short is still a script error."""
+    try:
+        ExpectRequest().run(conn)
+    except ScriptError:
+        if conn.record.client_closed and not conn.record.requests[-1].raw:
+            conn.record.requests.pop()  # the placeholder of a request never sent
+            return False
+        raise
+    return True
+
+
 @dataclass(frozen=True)
 class RespondIfSent(Step):
     """Answer up to `limit` more requests on this connection, for a client that sends them here.
@@ -161,13 +174,8 @@ class RespondIfSent(Step):
 
     def run(self, conn: ServerConnection) -> None:
         for _ in range(self.limit):
-            try:
-                ExpectRequest().run(conn)
-            except ScriptError:
-                if conn.record.client_closed and not conn.record.requests[-1].raw:
-                    conn.record.requests.pop()  # the placeholder of a request never sent
-                    return
-                raise
+            if not next_request(conn):
+                return
             Send(self.response).run(conn)
 
     def __str__(self) -> str:

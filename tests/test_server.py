@@ -41,6 +41,7 @@ from h1conform.servers import (
     respond_if_sent,
     send,
     send_segments,
+    serve,
     split_at,
     stall,
 )
@@ -1124,3 +1125,41 @@ def test_server_threads_leave_the_main_threads_signals_to_it() -> None:
     control, in_server = masks
     assert not {signals.SIGINT, signals.SIGALRM} & control  # the control: a thread of its own blocks neither
     assert {signals.SIGINT, signals.SIGALRM} <= in_server
+
+
+# -- serve(routes): every connection answered by target (servers/routes.py) ----------------------------
+
+
+def test_serve_answers_each_request_by_target_on_every_connection() -> None:
+    routes: dict = {"/a": b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na",
+                    "/b": lambda request: b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(request.method),
+                                                                                               request.method)}
+    with ScriptedServer(every_connection=[serve(routes)]) as server:
+        for _ in range(2):  # two connections, neither scripted with add_connection
+            conn = http.client.HTTPConnection(server.host, server.port, timeout=TIMEOUT)
+            try:
+                conn.request("GET", "/a?x=1")  # the query is dropped when the whole target has no route
+                assert conn.getresponse().read() == b"a"
+                conn.request("POST", "/b", body=b"")
+                assert conn.getresponse().read() == b"POST"
+                conn.request("GET", "/nowhere")
+                missing = conn.getresponse()
+                assert (missing.status, missing.read()) == (404, b"no route for '/nowhere'")
+            finally:
+                conn.close()
+        assert server.wait_idle()
+    assert [request.target for request in server.requests] == [b"/a?x=1", b"/b", b"/nowhere"] * 2
+
+
+def test_serve_closes_after_a_response_that_says_connection_close() -> None:
+    routes: dict = {"/bye": b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"}
+    with ScriptedServer(every_connection=[serve(routes)]) as server:
+        sock = connect(server)
+        try:
+            sock.sendall(b"GET /bye HTTP/1.1\r\nHost: x\r\n\r\n")
+            received = b""
+            while chunk := sock.recv(4096):  # the server's close ends the loop
+                received += chunk
+        finally:
+            sock.close()
+    assert received.startswith(b"HTTP/1.1 200 OK") and "server closed (Connection: close)" in server.connections[0].events

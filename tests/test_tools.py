@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 import ast
-import importlib.util
 import re
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from tool_modules import load_tool
 
-TOOLS = Path(__file__).resolve().parents[1] / "tools"
-
-
-def _load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"_tools_{name}", TOOLS / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
-
-
-coverage_tool = _load("requirement_coverage")
-seeded = _load("seeded_bugs")
-stdlib_tool = _load("stdlib_coverage")
+coverage_tool = load_tool("requirement_coverage")
+seeded = load_tool("seeded_bugs")
+stdlib_tool = load_tool("stdlib_coverage")
 
 
 # -- requirement_coverage ---------------------------------------------------------------------------

@@ -3,26 +3,10 @@ flips between the release before its fix and the current one (no environment is 
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
-
 import pytest
+from tool_modules import load_tool
 
-TOOLS = Path(__file__).resolve().parents[1] / "tools"
-
-
-def _load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"_tools_{name}", TOOLS / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
-
-
-versions = _load("versions")
+versions = load_tool("versions")
 
 
 @pytest.mark.parametrize(("release", "affected"), [
