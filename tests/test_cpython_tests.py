@@ -3,27 +3,17 @@ tiny test module (never CPython's whole test_httplib, which CI runs through the 
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 import textwrap
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from tool_modules import load_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("_tools_cpython_tests", ROOT / "tools" / "cpython_tests.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
-
-
-tool = _load()
+tool = load_tool("cpython_tests")
 
 CHOICES = textwrap.dedent("""\
     # Choices

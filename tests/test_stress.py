@@ -7,9 +7,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from test_tools import _load
+from tool_modules import load_tool
 
-stress = _load("stress")
+stress = load_tool("stress")
 
 # A stand-in for pytest: it writes a JUnit XML file like pytest's, with the outcomes its state file
 # says for this run (one line per run: the outcome of the test whose outcome changes), and exits 1
