@@ -42,6 +42,7 @@ from h1conform.suites.harness.agent import (
     AgentResponse,
     AgentSession,
 )
+from h1conform.suites.harness.agent_fixtures import Origin, ok, redirect
 from h1conform.suites.harness.impls import ADAPTERS, resolve
 from h1conform.suites.harness.wire import (
     FEATURE_PERSISTENT,
@@ -71,34 +72,18 @@ def adapter(request: pytest.FixtureRequest) -> WireAdapter:
     return _adapter(request.param)
 
 
-class _Origin:
-    """A loopback server answering every request by its target (servers/routes.py)."""
-
-    def __init__(self) -> None:
-        self.routes: dict[str, Answer] = {}
-        self.server = ScriptedServer("127.0.0.1", every_connection=[serve(self.routes)])
-
-    def url(self, path: str, host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.server.port}{path}"
-
-
 @pytest.fixture
-def make_origin() -> Iterator[Callable[[], _Origin]]:
-    made: list[_Origin] = []
+def make_origin() -> Iterator[Callable[[], Origin]]:
+    made: list[Origin] = []
 
-    def make() -> _Origin:
-        made.append(_Origin())
+    def make() -> Origin:
+        routes: dict[str, Answer] = {}
+        made.append(Origin(ScriptedServer("127.0.0.1", every_connection=[serve(routes)]), routes))
         return made[-1]
 
     yield make
     for origin in made:
         origin.server.close()
-
-
-def _received(server: ScriptedServer) -> list[RecordedRequest]:
-    """The requests `server` received. `server.requests` also holds, for a connection kept open, the
-    placeholder of the next request, empty until it arrives: it is left out."""
-    return [request for request in server.requests if request.raw]
 
 
 def _session(adapter: WireAdapter, timeout: float = 5.0, tls: TLSConfig | None = None) -> SessionHandle:
@@ -112,34 +97,26 @@ def _response(outcome: object) -> AgentResponse:
     return outcome
 
 
-def _ok(body: bytes, extra: bytes = b"") -> bytes:
-    return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n%s\r\n%s" % (len(body), extra, body)
-
-
-def _redirect(status: int, location: str) -> bytes:
-    return b"HTTP/1.1 %d Moved\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n" % (status, location.encode())
-
-
 def test_declared_features_are_agent_features(adapter: WireAdapter) -> None:
     assert FOLLOWS_REDIRECTS in adapter.agent_features, adapter.agent_features
     assert adapter.agent_features <= {FOLLOWS_REDIRECTS, COOKIE_JAR, *DECODES.values(), RETRIES}
 
 
-def test_redirect_to_another_port_is_followed(adapter: WireAdapter, make_origin: Callable[[], _Origin]) -> None:
+def test_redirect_to_another_port_is_followed(adapter: WireAdapter, make_origin: Callable[[], Origin]) -> None:
     first, other = make_origin(), make_origin()
-    first.routes["/a"] = _redirect(302, other.url("/b?x=1"))
-    other.routes["/b"] = _ok(b"landed")
+    first.routes["/a"] = redirect(302, other.url("/b?x=1"))
+    other.routes["/b"] = ok(b"landed")
     with _session(adapter) as session:
         response = _response(session.request("GET", first.url("/a")))
     assert (response.status, response.body) == (200, b"landed")
     assert response.url == other.url("/b?x=1"), f"the final URL reported: {response.url!r}"
-    assert [request.target for request in _received(other.server)] == [b"/b?x=1"]
+    assert [request.target for request in other.requests] == [b"/b?x=1"]
 
 
 def test_control_without_redirect_reports_the_request_url(adapter: WireAdapter,
-                                                          make_origin: Callable[[], _Origin]) -> None:
+                                                          make_origin: Callable[[], Origin]) -> None:
     origin = make_origin()
-    origin.routes["/plain"] = _ok(b"here")
+    origin.routes["/plain"] = ok(b"here")
     with _session(adapter) as session:
         response = _response(session.request("GET", origin.url("/plain")))
     assert response.body == b"here"
@@ -168,13 +145,13 @@ ENCODERS: dict[str, Callable[[bytes], bytes]] = {
 
 
 @pytest.mark.parametrize("coding", sorted(ENCODERS))
-def test_coding_is_decoded_exactly_when_declared(adapter: WireAdapter, make_origin: Callable[[], _Origin],
+def test_coding_is_decoded_exactly_when_declared(adapter: WireAdapter, make_origin: Callable[[], Origin],
                                                  coding: str) -> None:
     # Fails if DECODES_<coding> is declared and the client hands over the coded octets, and if it
     # is not declared and the client decodes.
     coded = ENCODERS[coding](TEXT)
     origin = make_origin()
-    origin.routes["/z"] = _ok(coded, b"Content-Encoding: %s\r\n" % coding.encode())
+    origin.routes["/z"] = ok(coded, extra=b"Content-Encoding: %s\r\n" % coding.encode())
     with _session(adapter) as session:
         outcome = session.request("GET", origin.url("/z"))
     declared = DECODES[coding] in adapter.agent_features
@@ -188,19 +165,19 @@ def test_coding_is_decoded_exactly_when_declared(adapter: WireAdapter, make_orig
 
 
 def _sets_cookie(request: RecordedRequest) -> bytes:
-    return _ok(b"set", b"Set-Cookie: flavour=oat; Path=/\r\n")
+    return ok(b"set", extra=b"Set-Cookie: flavour=oat; Path=/\r\n")
 
 
 def test_cookie_comes_back_exactly_when_a_jar_is_declared(adapter: WireAdapter,
-                                                          make_origin: Callable[[], _Origin]) -> None:
+                                                          make_origin: Callable[[], Origin]) -> None:
     # "localhost", not an IP address: aiohttp's default jar ignores cookies from hosts named by IP.
     origin = make_origin()
     origin.routes["/set"] = _sets_cookie
-    origin.routes["/again"] = _ok(b"again")
+    origin.routes["/again"] = ok(b"again")
     with _session(adapter) as session:
         _response(session.request("GET", origin.url("/set", host="localhost")))
         _response(session.request("GET", origin.url("/again", host="localhost")))
-    sent = _received(origin.server)[-1]
+    sent = origin.requests[-1]
     assert sent.target == b"/again"
     declared = COOKIE_JAR in adapter.agent_features
     assert sent.header_values("cookie") == ([b"flavour=oat"] if declared else []), (
@@ -266,12 +243,12 @@ def test_leaving_a_stream_early_releases_it_at_once(adapter: WireAdapter) -> Non
     assert left < LONG_TIMEOUT / 2, f"leaving the stream took {left:.1f} s: it waited for the client's timeout"
 
 
-def test_stream_decodes(adapter: WireAdapter, make_origin: Callable[[], _Origin]) -> None:
+def test_stream_decodes(adapter: WireAdapter, make_origin: Callable[[], Origin]) -> None:
     if DECODES["gzip"] not in adapter.agent_features:
         pytest.skip(f"{adapter.name} does not decode gzip")
     body = bytes(range(256)) * 4096
     origin = make_origin()
-    origin.routes["/z"] = _ok(gzip.compress(body, mtime=0), b"Content-Encoding: gzip\r\n")
+    origin.routes["/z"] = ok(gzip.compress(body, mtime=0), extra=b"Content-Encoding: gzip\r\n")
     with _session(adapter) as handle:
         session = handle.session
         assert isinstance(session, AgentSession)
@@ -284,7 +261,8 @@ def _retried_get(adapter: WireAdapter, server: ScriptedServer) -> bool:
     with _session(adapter) as session:
         _response(session.request("GET", server.url("/1")))
         outcome = session.request("GET", server.url("/2"))
-    sent = [request.target for request in _received(server)]
+    # Not the empty record of a next request that a kept-alive connection still awaits.
+    sent = [request.target for request in server.requests if request.raw]
     if sent.count(b"/2") == 2:
         assert _response(outcome).body == b"answered", outcome
         assert len(server.connections) == 2, "the GET was sent again on a new connection"
@@ -299,9 +277,9 @@ def test_retries_exactly_when_declared(adapter: WireAdapter) -> None:
     # a new connection; one that does not declare it fails.
     if FEATURE_PERSISTENT not in adapter.features:
         pytest.skip(f"{adapter.name} keeps no connection: there is none to close upon a second request")
-    server = ScriptedServer("127.0.0.1", every_connection=[serve({"/2": _ok(b"answered")})])
+    server = ScriptedServer("127.0.0.1", every_connection=[serve({"/2": ok(b"answered")})])
     try:
-        server.add_connection(expect_request(), send(_ok(b"first")), expect_request(), close())
+        server.add_connection(expect_request(), send(ok(b"first")), expect_request(), close())
         retried = _retried_get(adapter, server)
     finally:
         server.close()
@@ -309,12 +287,12 @@ def test_retries_exactly_when_declared(adapter: WireAdapter) -> None:
         f"{adapter.name} declares RETRIES: {RETRIES in adapter.agent_features}; it sent the GET again: {retried}")
 
 
-def test_proxy_from_the_environment_is_not_used(adapter: WireAdapter, make_origin: Callable[[], _Origin],
+def test_proxy_from_the_environment_is_not_used(adapter: WireAdapter, make_origin: Callable[[], Origin],
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     # The proxy variables point at a server of the test's: a session that used them would send
     # its request there instead of to the origin.
     origin, proxy = make_origin(), make_origin()
-    origin.routes["/direct"] = _ok(b"direct")
+    origin.routes["/direct"] = ok(b"direct")
     for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.setenv(name, proxy.url("/"))
     for name in ("no_proxy", "NO_PROXY"):
@@ -336,7 +314,7 @@ def test_https_trusts_the_ca_given(adapter: WireAdapter, pki: TestPKI, trusted: 
     # (no CA bundle from the environment makes it known).
     # Without the CA the server does not judge the handshake: libcurl completes it, then checks the
     # certificate it received and closes.
-    script = [serve({"/": _ok(b"tls")})] if trusted else [handshake(succeeds=None)]
+    script = [serve({"/": ok(b"tls")})] if trusted else [handshake(succeeds=None)]
     server = ScriptedServer("127.0.0.1", tls=pki.server(CertKind.GOOD), every_connection=script)
     try:
         tls = TLSConfig(ca_file=str(Path(pki.ca_file))) if trusted else None
@@ -353,23 +331,23 @@ def test_https_trusts_the_ca_given(adapter: WireAdapter, pki: TestPKI, trusted: 
         assert isinstance(outcome, Failure) and outcome.kind is ErrorKind.TLS, outcome
 
 
-def test_redirect_loop_is_a_redirect_error(adapter: WireAdapter, make_origin: Callable[[], _Origin]) -> None:
+def test_redirect_loop_is_a_redirect_error(adapter: WireAdapter, make_origin: Callable[[], Origin]) -> None:
     origin = make_origin()
-    origin.routes["/loop"] = _redirect(302, "/loop")
+    origin.routes["/loop"] = redirect(302, "/loop")
     with _session(adapter) as session:
         outcome = session.request("GET", origin.url("/loop"))
     assert isinstance(outcome, Failure) and outcome.kind is ErrorKind.REDIRECT, outcome
-    assert 1 < len(_received(origin.server)) <= 50, f"{len(_received(origin.server))} requests before giving up"
+    assert 1 < len(origin.requests) <= 50, f"{len(origin.requests)} requests before giving up"
 
 
 @pytest.mark.parametrize("location", [
     pytest.param("http://[::1", id="bad-ipv6"),
     pytest.param("http://127.0.0.1:99999/", id="port-out-of-range"),
 ])
-def test_bad_location_is_a_redirect_error(adapter: WireAdapter, make_origin: Callable[[], _Origin],
+def test_bad_location_is_a_redirect_error(adapter: WireAdapter, make_origin: Callable[[], Origin],
                                           location: str) -> None:
     origin = make_origin()
-    origin.routes["/bad"] = _redirect(302, location)
+    origin.routes["/bad"] = redirect(302, location)
     with _session(adapter) as session:
         outcome = session.request("GET", origin.url("/bad"))
     if isinstance(outcome, AgentResponse):
@@ -379,9 +357,9 @@ def test_bad_location_is_a_redirect_error(adapter: WireAdapter, make_origin: Cal
     assert isinstance(outcome, Failure) and outcome.kind is ErrorKind.REDIRECT, outcome
 
 
-def test_non_http_location_is_a_redirect_error(adapter: WireAdapter, make_origin: Callable[[], _Origin]) -> None:
+def test_non_http_location_is_a_redirect_error(adapter: WireAdapter, make_origin: Callable[[], Origin]) -> None:
     origin = make_origin()
-    origin.routes["/file"] = _redirect(302, "file:///etc/hostname")
+    origin.routes["/file"] = redirect(302, "file:///etc/hostname")
     with _session(adapter) as session:
         outcome = session.request("GET", origin.url("/file"))
     if isinstance(outcome, AgentResponse) and outcome.status == 302:
@@ -393,12 +371,12 @@ def test_non_http_location_is_a_redirect_error(adapter: WireAdapter, make_origin
     pytest.param(GZIPPED, None, id="control-whole"),
     pytest.param(GZIPPED[:10] + b"not deflate data" * 4, ErrorKind.DECODING, id="corrupt"),
 ])
-def test_corrupt_gzip_is_a_decoding_error(adapter: WireAdapter, make_origin: Callable[[], _Origin],
+def test_corrupt_gzip_is_a_decoding_error(adapter: WireAdapter, make_origin: Callable[[], Origin],
                                           coded: bytes, kind: ErrorKind | None) -> None:
     if DECODES["gzip"] not in adapter.agent_features:
         pytest.skip(f"{adapter.name} does not decode gzip")
     origin = make_origin()
-    origin.routes["/z"] = _ok(coded, b"Content-Encoding: gzip\r\n")
+    origin.routes["/z"] = ok(coded, extra=b"Content-Encoding: gzip\r\n")
     with _session(adapter) as session:
         outcome = session.request("GET", origin.url("/z"))
     if kind is None:
