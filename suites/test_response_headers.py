@@ -344,12 +344,16 @@ def test_header_limits_api(server, client, raw, outcome, error):
 @scenario("response.headers.line-length", refs=["http.client.LineTooLong"], level=API_LEVEL, profile=WIRE,
           cves=["CVE-2013-1752"])
 @pytest.mark.parametrize("octets, expected", [
-    variant(65536, HELLO, id="control-65536-octets"),
+    variant(4096, HELLO, id="control-4096-octets"),
+    variant(65536, HELLO, id="65536-octets"),
     variant(70000, fails(PROTOCOL), id="70000-octets"),
 ])
 def test_header_line_length(server, wire, octets, expected):
     # The http.client limit on one field line is 65536 octets with its CRLF (LineTooLong beyond):
     # a line of exactly that size is read; a longer one is a protocol error, not a response.
+    # The line at the limit is http.client's boundary, not a control: a client with a smaller
+    # header limit (Node.js: 16 KiB) refuses it and differs from http.client there. The control
+    # is a line of 4 KiB, which every client reads.
     raw = _long_line(octets)
     outcome = _get(server, wire, raw, WHOLE)
     check(outcome, expected, f"a field line of {octets} octets (limit 65536 with the CRLF)", raw)
