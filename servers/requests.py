@@ -60,6 +60,13 @@ class RecordedRequest:
         return [key for key, _ in self.headers]
 
     @property
+    def connection_options(self) -> list[bytes]:
+        """The connection options sent, lower-cased, in order: every Connection field line read
+        as one comma-separated list, empty elements dropped (RFC 9110 7.6.1, 5.6.1)."""
+        return [option for value in self.header_values("connection")
+                for option in (item.strip(b" \t").lower() for item in value.split(b",")) if option]
+
+    @property
     def field_lines(self) -> list[bytes]:
         """The raw field lines of the head as sent, without the request line and the blank line."""
         return raw_field_lines(self.head)

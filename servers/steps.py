@@ -171,15 +171,16 @@ class RespondIfSent(Step):
 
     response: bytes
     limit: int = 1
+    delivery: Delivery = WHOLE
 
     def run(self, conn: ServerConnection) -> None:
         for _ in range(self.limit):
             if not next_request(conn):
                 return
-            Send(self.response).run(conn)
+            Send(self.response, self.delivery).run(conn)
 
     def __str__(self) -> str:
-        return f"respond_if_sent({self.response[:40]!r}, limit={self.limit})"
+        return f"respond_if_sent({self.response[:40]!r}, limit={self.limit}, {self.delivery})"
 
 
 @dataclass(frozen=True)
@@ -451,8 +452,8 @@ def close_notify() -> Step:
     return CloseNotify()
 
 
-def respond_if_sent(response: bytes, *, limit: int = 1) -> Step:
-    return RespondIfSent(response, limit)
+def respond_if_sent(response: bytes, delivery: Delivery = WHOLE, *, limit: int = 1) -> Step:
+    return RespondIfSent(response, limit, delivery)
 
 
 def flood(head: bytes, unit: bytes, count: int, tail: bytes = b"") -> Flood:

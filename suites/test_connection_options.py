@@ -169,7 +169,7 @@ def te_problems(sent) -> list[str]:
     te = sent.header_values("te")
     if b"chunked" in _tokens(te):
         problems.append(f"RFC 9112 7.4: a client MUST NOT send 'chunked' in TE; sent TE {te!r}")
-    if te and b"te" not in _tokens(sent.header_values("connection")):
+    if te and b"te" not in sent.connection_options:
         problems.append("RFC 9112 7.4 / RFC 9110 10.1.4: a sender of TE MUST also send a 'TE' connection option; "
                         f"sent Connection {sent.header_values('connection')!r}")
     return problems

@@ -13,6 +13,7 @@ import pytest
 
 from h1conform.servers import expect_request, half_close, respond, send
 from h1conform.suites.harness import API, API_LEVEL, MUST, WIRE, each_delivery, expect_response, scenario
+from h1conform.suites.harness.reuse import check_same_connection, script_two_exchanges
 from h1conform.suites.harness.wire import FEATURE_PERSISTENT
 
 NEXT = b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnext"
@@ -36,9 +37,10 @@ NO_BODY_CL = [
 @pytest.mark.parametrize("method, headers, first, first_body", NO_BODY_CL)
 @each_delivery
 def test_no_body_then_reuse(server, wire, method, headers, first, first_body, delivery):
-    # One connection, two exchanges: the first response has no body (or, for the control, exactly
-    # the 10 announced bytes); the second follows on the same connection once asked for.
-    server.add_connection(respond(first, delivery), respond(NEXT, delivery))
+    # Two exchanges: the first response has no body (or, for the control, exactly the 10 announced
+    # bytes); the second follows on the same connection once asked for, unless the client
+    # announced the close of the first (suites/harness/reuse.py).
+    script_two_exchanges(server, respond(first, delivery), NEXT, delivery)
     with wire.session() as session:
         response = expect_response(session.request(method, server.url("/first"), headers))
         assert response.body == first_body, (
@@ -47,8 +49,7 @@ def test_no_body_then_reuse(server, wire, method, headers, first, first_body, de
         second = expect_response(session.request("GET", server.url("/second")))
     assert second.status == 200 and second.body == b"next", (
         f"the next response on the connection must be read intact, got {second.status} {second.body!r}")
-    assert len(server.connections) == 1, (
-        f"both requests should share the persistent connection; the client opened {len(server.connections)}")
+    check_same_connection(server, "RFC 9112 9.3: both requests share the persistent connection")
     assert [r.target for r in server.requests] == [b"/first", b"/second"]
     assert server.requests[0].method == method.encode()
 

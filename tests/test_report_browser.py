@@ -224,12 +224,16 @@ class LoopbackWatch:
         owners: dict[str, int] = {}
         for pid in self.processes():
             try:
-                for fd in os.listdir(f"/proc/{pid}/fd"):
-                    target = os.readlink(f"/proc/{pid}/fd/{fd}")
-                    if target.startswith("socket:["):
-                        owners[target[8:-1]] = pid
-            except OSError:  # gone meanwhile
+                descriptors = os.listdir(f"/proc/{pid}/fd")
+            except OSError:  # the process is gone
                 continue
+            for fd in descriptors:
+                try:
+                    target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                except OSError:  # closed meanwhile: the process's other descriptors still count
+                    continue
+                if target.startswith("socket:["):
+                    owners[target[8:-1]] = pid
         found = []
         for inode, description in candidates.items():
             if inode in owners:
