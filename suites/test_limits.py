@@ -19,8 +19,8 @@ under 16 MiB.
 Every flood has its control: the same response with a few units (3 field lines of 1 KiB, one 1 KiB
 line, 5 interim responses, 20 chunks), which every client reads: a control sized on http.client's
 limits would fail clients whose limits are smaller and just as sane (Node.js bounds a header
-section at 16 KiB, Go a trailer section at 4 KiB), and a failing control must mean a broken
-adapter, never a finding.
+section at 16 KiB, Go a trailer section at 4 KiB), and a control that fails on a limit RFC 9110 5.4
+allows would report no fault at all.
 
 The exact limits of http.client (100 field lines, 65536 octets a line, LineTooLong) are checked at
 their boundaries by response.headers.limits-api, response.headers.line-length,
